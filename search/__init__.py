@@ -1,0 +1,1 @@
+"""CLI, data, training, the Ray Tune + Optuna study, results and reports."""

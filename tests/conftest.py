@@ -1,0 +1,49 @@
+"""Shared fixtures: a parametrized set of small specs that covers the spec space."""
+
+from __future__ import annotations
+
+import pytest
+
+from blocks import NetSpec, StageSpec, presets
+
+
+def basic(*stages, **net) -> NetSpec:
+    return NetSpec(tuple(StageSpec(d, w, s) for d, w, s in stages), **net)
+
+
+def bottleneck(*stages, **net) -> NetSpec:
+    return NetSpec(tuple(StageSpec(d, w, s, "bottleneck", r, c) for d, w, s, r, c in stages), **net)
+
+
+# (id, spec, image_size): basic and bottleneck blocks, cardinality 1..32, bottleneck ratios
+# 0.25..4, both stems, 1..4 stages, 1- and 3-channel input, 4..224 pixel images.
+SPECS = [
+    ("basic-1stage-8px-1ch", basic((1, 16, 1), stem_width=16, in_channels=1), 8),
+    ("basic-2stage-32px", basic((2, 16, 1), (1, 32, 2), stem_width=16), 32),
+    ("basic-3stage-head", basic((1, 16, 1), (2, 32, 2), (1, 64, 2), stem_width=16, head_width=128), 32),
+    ("basic-4stage-imagenet-64px", basic((1, 16, 1), (1, 32, 2), (1, 48, 2), (1, 64, 2), stem="imagenet", stem_width=16), 64),
+    ("bneck-c1-r0.25", bottleneck((2, 64, 1, 0.25, 1), stem_width=16), 16),
+    ("bneck-c2-r0.5", bottleneck((1, 32, 1, 0.5, 2), (1, 64, 2, 0.5, 2), stem_width=16), 16),
+    ("bneck-c4-r1", bottleneck((2, 32, 1, 1.0, 4), stem_width=24, in_channels=1), 12),
+    ("bneck-c8-r2", bottleneck((1, 16, 1, 2.0, 8), (1, 32, 2, 2.0, 8), stem_width=16), 16),
+    ("bneck-c16-r4", bottleneck((1, 16, 2, 4.0, 16), stem_width=8), 16),
+    ("bneck-c32-r0.5", bottleneck((1, 256, 1, 0.5, 32), stem_width=32), 8),
+    ("bneck-depthwise", bottleneck((1, 32, 1, 1.0, 32), (1, 64, 2, 1.0, 64), stem_width=16), 16),
+    ("bneck-c3-odd", bottleneck((2, 24, 1, 0.25, 3), (1, 48, 2, 0.25, 6), stem_width=12), 15),
+    ("bneck-r0.75-c6", bottleneck((1, 32, 1, 0.75, 6), stem_width=16, in_channels=1), 10),
+    ("bneck-3stage-28px-1ch", bottleneck((1, 32, 1, 0.5, 8), (1, 64, 2, 0.5, 8), (1, 128, 2, 0.5, 8), in_channels=1, stem_width=16), 28),
+    ("bneck-digits-8px", bottleneck((1, 64, 1, 1.0, 32), (1, 64, 2, 1.0, 32), (1, 128, 2, 0.5, 32), stem_width=16, in_channels=1), 8),
+    ("bneck-imagenet-head-64px", bottleneck((1, 64, 1, 0.25, 4), (1, 128, 2, 0.5, 16), stem="imagenet", stem_width=32, head_width=256), 64),
+    ("bneck-4stage-stride1", bottleneck(*[(1, 32, 1, 0.5, 2)] * 4, stem_width=16), 6),
+    ("imagenet-stem-4px", basic((1, 8, 1), stem="imagenet", stem_width=8), 4),
+    ("mixed-basic-bneck", NetSpec((StageSpec(1, 16, 1), StageSpec(2, 64, 2, "bottleneck", 0.5, 4)), stem_width=16), 32),
+    ("mixed-odd-image", NetSpec((StageSpec(1, 24, 2), StageSpec(1, 48, 2, "bottleneck", 1.0, 12)), stem_width=12), 13),
+    ("d2l-resnet18-96px", presets.d2l_resnet18(), 96),
+    ("resnet18-224", presets.resnet18(), 224),
+    ("resnext50-224", presets.resnext50_32x4d(), 224),
+]
+
+
+@pytest.fixture(params=SPECS, ids=[s[0] for s in SPECS])
+def spec_and_size(request) -> tuple[NetSpec, int]:
+    return request.param[1], request.param[2]
