@@ -1,1 +1,69 @@
-"""Search spaces: pure functions of an Optuna trial returning a NetSpec (issue 3)."""
+"""Search spaces: pure define-by-run functions ``space(trial, budget) -> NetSpec``.
+
+A space calls only ``trial.suggest_*`` and returns a spec that fits the budget; it builds no
+modules, does no I/O and has no randomness of its own, so ``space(FixedTrial(params), budget)``
+replays a stored trial exactly.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+import optuna
+
+from blocks import NetSpec
+
+from .anynet import ANYNETX, AnyNetSpace
+from .budget import Budget, BudgetError
+from .resnet import ResNetSpace
+from .resnext import ResNeXtSpace
+
+Space = Callable[[optuna.Trial, Budget], NetSpec]
+
+SPACES: dict[str, Space] = {"resnet": ResNetSpace(), "resnext": ResNeXtSpace(), **ANYNETX}
+
+
+def get(name: str) -> Space:
+    """A built-in space by name, or a user's space given as ``package.module:function``."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"space must be a name, got {name!r}; choose from {', '.join(SPACES)} or package.module:function")
+    if name in SPACES:
+        return SPACES[name]
+    if ":" not in name:
+        raise ValueError(f"unknown space {name!r}: choose from {', '.join(SPACES)} or give package.module:function")
+    module_name, _, attr = name.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ValueError(f"space {name!r}: cannot import module {module_name!r} ({err})") from None
+    space = getattr(module, attr, None)
+    if not callable(space):
+        raise ValueError(f"space {name!r}: module {module_name!r} has no callable {attr!r}")
+    return space
+
+
+def check_budget(space: Space, budget: Budget, samples: int = 64, seed: int = 0) -> None:
+    """Raise BudgetError before any trial starts unless every one of ``samples`` random draws
+    fits the budget (a draw the space cannot fit would fail inside the study)."""
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    failed = 0
+    for _ in range(samples):
+        trial = study.ask()
+        try:
+            spec = space(trial, budget)
+        except BudgetError:
+            failed += 1
+            continue
+        if not isinstance(spec, NetSpec):
+            raise ValueError(f"the space returned {type(spec).__name__}, not a NetSpec")
+    if failed == samples:
+        raise BudgetError(f"no network of the space fits the budget ({budget.describe()}): widen the MACs/params bounds")
+    if failed:
+        raise BudgetError(
+            f"{failed} of {samples} random networks of the space cannot be fitted to the budget "
+            f"({budget.describe()}): widen the window between the min and max bounds"
+        )
+
+
+__all__ = ["SPACES", "AnyNetSpace", "Budget", "BudgetError", "ResNeXtSpace", "ResNetSpace", "Space", "check_budget", "get"]
