@@ -48,6 +48,23 @@ class Budget:
                 if getattr(self, high) < getattr(self, low):
                     raise ValueError(f"Budget.{high} is below Budget.{low}: raise {high} or lower {low}")
 
+    @classmethod
+    def from_millions(
+        cls, image_size: int, in_channels: int, num_classes: int, min_mmacs: float = 0.0,
+        max_mmacs: float | None = None, min_mparams: float = 0.0, max_mparams: float | None = None,
+    ) -> Budget:
+        """A budget whose bounds are given in millions (as on the command lines)."""
+
+        def units(value: float | None) -> int | None:
+            if value is None:
+                return None
+            if not value >= 0:
+                raise ValueError(f"complexity bounds must be >= 0 millions, got {value}")
+            return int(round(value * 1e6))
+
+        return cls(image_size, in_channels, num_classes, units(min_mmacs), units(max_mmacs),
+                   units(min_mparams), units(max_mparams))
+
     @property
     def stem(self) -> str:
         """The 7x7/2 + pool stem for ImageNet-sized images, the 3x3 stem for small ones."""

@@ -38,14 +38,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _millions(value: float | None) -> int | None:
-    return None if value is None else int(round(value * 1e6))
-
-
 def budget_from(args: argparse.Namespace) -> Budget:
-    return Budget(
-        args.image_size, args.in_channels, args.num_classes,
-        _millions(args.min_mmacs), _millions(args.max_mmacs), _millions(args.min_mparams), _millions(args.max_mparams),
+    return Budget.from_millions(
+        args.image_size, args.in_channels, args.num_classes, args.min_mmacs, args.max_mmacs, args.min_mparams, args.max_mparams
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from blocks import NetSpec, StageSpec, presets
@@ -47,3 +50,70 @@ SPECS = [
 @pytest.fixture(params=SPECS, ids=[s[0] for s in SPECS])
 def spec_and_size(request) -> tuple[NetSpec, int]:
     return request.param[1], request.param[2]
+
+
+# --- Ray: one local instance for the whole session, its files and token in a temp folder ----
+
+
+@pytest.fixture(scope="session")
+def ray_env(tmp_path_factory) -> dict[str, str]:
+    """Environment for anything that starts Ray: its own temp dir and auth token (token
+    authentication stays on; nothing is written to the home folder)."""
+    import os
+    import secrets
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="rs", dir="/tmp"))  # short: Ray's socket paths are limited
+    token = root / "auth_token"
+    token.write_text(secrets.token_hex(32))
+    env = {"RAY_TMPDIR": str(root), "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token),
+           "RAY_USAGE_STATS_ENABLED": "0"}
+    os.environ.update(env)
+    yield env
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ray_session(ray_env):
+    import logging
+
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    yield
+    ray.shutdown()
+
+
+def _jpeg_tree(root, classes=("cat", "dog", "frog"), per_class=6, size=12, split=True):
+    """A tiny ImageFolder tree of real JPEG files, each class a different brightness."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for part in (["train", "test"] if split else [""]):
+        for i, name in enumerate(classes):
+            folder = root / part / name
+            folder.mkdir(parents=True)
+            for j in range(per_class):
+                pixels = np.clip(rng.normal(60 + 70 * i, 20, (size, size, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(pixels).save(folder / f"{j:04d}.jpg", quality=90)
+    return root
+
+
+@pytest.fixture
+def jpeg_tree():
+    return _jpeg_tree
+
+
+SMALL_STUDY = ["--space", "resnext", "--dataset", "digits", "--budget-mmacs", "0.4", "--seed", "3",
+               "--trials", "6", "--epochs", "3", "--max-concurrent", "1", "--name", "small"]
+
+
+@pytest.fixture(scope="session")
+def small_study(ray_session, tmp_path_factory) -> Path:
+    """A finished 6-trial study on digits (sequential, so ASHA's decisions repeat)."""
+    from search.run import main
+
+    out = tmp_path_factory.mktemp("studies")
+    assert main(SMALL_STUDY + ["--results-dir", str(out)]) == 0
+    return out / "small"

@@ -1,0 +1,69 @@
+"""A one-line live display of a study: trials done / running / pruned / failed, best accuracy,
+elapsed time. Rewritten in place on a terminal; a line per finished trial otherwise."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class Progress:
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.total, self._stream = total, stream
+        self.start = time.monotonic()
+        self.counts = {"COMPLETE": 0, "PRUNED": 0, "FAIL": 0}
+        self.running, self.best = 0, None
+        self.last_shown = 0.0
+
+    @property
+    def stream(self) -> TextIO:
+        return self._stream or sys.stderr  # looked up late: Ray pickles its callbacks
+
+    @property
+    def tty(self) -> bool:
+        return hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def line(self) -> str:
+        minutes, seconds = divmod(int(time.monotonic() - self.start), 60)
+        done = sum(self.counts.values())
+        best = "-" if self.best is None else f"{self.best:.4f}"
+        return (
+            f"[{minutes:02d}:{seconds:02d}] trials {done}/{self.total} done "
+            f"({self.counts['COMPLETE']} complete, {self.counts['PRUNED']} pruned, {self.counts['FAIL']} failed), "
+            f"{self.running} running, best accuracy {best}"
+        )
+
+    def show(self, final: bool = False) -> None:
+        self.last_shown = time.monotonic()
+        if self.tty:
+            self.stream.write("\r\033[K" + self.line() + ("\n" if final else ""))
+        else:
+            self.stream.write(self.line() + "\n")
+        self.stream.flush()
+
+    def started(self) -> None:
+        self.running += 1
+        if self.tty:
+            self.show()
+
+    def result(self, accuracy: float | None) -> None:
+        if accuracy is not None and (self.best is None or accuracy > self.best):
+            self.best = accuracy
+        if self.tty or time.monotonic() - self.last_shown > 30:  # long trials: a line every 30 s
+            self.show()
+
+    def finished(self, study) -> None:
+        """Counts re-read from the Optuna study, the source of truth."""
+        self.refresh(study)
+        self.show()
+
+    def refresh(self, study) -> None:
+        trials = study.get_trials(deepcopy=False)
+        for state in self.counts:
+            self.counts[state] = sum(t.state.name == state for t in trials)
+        self.running = sum(t.state.name == "RUNNING" for t in trials)
+        values = [t.user_attrs.get("accuracy") for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
+        values = [v for v in values if v is not None]
+        if values:
+            self.best = max(values + ([self.best] if self.best is not None else []))

@@ -1,0 +1,117 @@
+"""The results table of a study: written atomically as the study runs, loaded as typed pandas.
+
+``results/<study>/trials.parquet`` (and ``trials.csv``) hold one row per trial. Reading touches
+only Parquet and CSV files, never pickles.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+FIRST_COLUMNS = [
+    "trial", "state", "space", "dataset", "accuracy", "test_accuracy", "epochs",
+    "params", "macs", "flops", "acts", "params_dense", "macs_dense", "param_reduction", "flop_reduction",
+    "conv3x3_reduction", "max_cardinality", "train_seconds", "images_per_second", "error", "arch",
+]
+INTEGER = ["trial", "epochs", "params", "macs", "flops", "acts", "params_dense", "macs_dense", "max_cardinality"]
+FLOAT = ["accuracy", "test_accuracy", "param_reduction", "flop_reduction", "conv3x3_reduction",
+         "train_seconds", "images_per_second"]
+STRING = ["state", "space", "dataset", "error", "arch"]
+STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running", "WAITING": "waiting"}
+
+
+def table(rows: Iterable[dict[str, Any]], integer_params: Iterable[str] = ()) -> pd.DataFrame:
+    """Typed DataFrame of trial rows: fixed columns first, then sampled parameters."""
+    df = pd.DataFrame(list(rows))
+    for column in integer_params:
+        if column in df:  # a stage that some networks lack leaves gaps: nullable ints
+            df[column] = pd.to_numeric(df[column]).astype("Int64")
+    for column in FIRST_COLUMNS:
+        if column not in df:
+            df[column] = pd.NA
+    df = df[FIRST_COLUMNS + [c for c in df.columns if c not in FIRST_COLUMNS]]
+    return typed(df)
+
+
+def typed(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.copy()
+    for column in INTEGER:
+        df[column] = pd.to_numeric(df[column], errors="coerce").astype("Int64")
+    for column in FLOAT:
+        df[column] = pd.to_numeric(df[column], errors="coerce").astype("float64")
+    for column in STRING:
+        df[column] = df[column].astype("string")
+    for column in ("datetime_start", "datetime_complete"):
+        if column in df:
+            df[column] = pd.to_datetime(df[column], errors="coerce")
+    return df.sort_values("trial").reset_index(drop=True)
+
+
+def write(df: pd.DataFrame, study_dir: Path) -> None:
+    """trials.parquet and trials.csv, each written to a temporary file and renamed."""
+    study_dir.mkdir(parents=True, exist_ok=True)
+    for name, save in (("trials.parquet", lambda p: df.to_parquet(p, index=False)),
+                       ("trials.csv", lambda p: df.to_csv(p, index=False))):
+        tmp = study_dir / f".{name}.{os.getpid()}.tmp"
+        save(tmp)
+        os.replace(tmp, study_dir / name)
+
+
+def study_path(path_or_study: str | os.PathLike, results_dir: str | os.PathLike = "results") -> Path:
+    """A study folder given as a path, or as a name under ``results_dir``."""
+    path = Path(path_or_study)
+    if not (path / "trials.parquet").exists() and (Path(results_dir) / path).is_dir():
+        path = Path(results_dir) / path
+    if not (path / "trials.parquet").exists() and not (path / "trials.csv").exists():
+        raise ValueError(f"{path_or_study} is not a study: it has no trials.parquet or trials.csv")
+    return path
+
+
+def load(path_or_study: str | os.PathLike, results_dir: str | os.PathLike = "results") -> pd.DataFrame:
+    """The results table of a study (a folder, or a name under ``results_dir``)."""
+    path = study_path(path_or_study, results_dir)
+    parquet = path / "trials.parquet"
+    df = pd.read_parquet(parquet) if parquet.exists() else pd.read_csv(path / "trials.csv")
+    return typed(df)
+
+
+def best(df: pd.DataFrame, k: int = 5) -> pd.DataFrame:
+    """The k most accurate complete trials."""
+    done = df[df["state"] == "COMPLETE"]
+    return done.sort_values(["accuracy", "macs"], ascending=[False, True]).head(k)
+
+
+def grouping_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per largest cardinality of a network: trials, median and best accuracy, and the median
+    parameter and FLOP reductions against the dense twin (complete trials)."""
+    done = df[df["state"] == "COMPLETE"]
+    grouped = done.groupby("max_cardinality")
+    return pd.DataFrame({
+        "trials": grouped.size(),
+        "median_accuracy": grouped["accuracy"].median(),
+        "best_accuracy": grouped["accuracy"].max(),
+        "median_param_reduction": grouped["param_reduction"].median(),
+        "median_flop_reduction": grouped["flop_reduction"].median(),
+    }).reset_index().rename(columns={"max_cardinality": "cardinality"})
+
+
+def summary(df: pd.DataFrame, k: int = 5) -> str:
+    """The short table printed at the end of a study."""
+    states = df["state"].value_counts()
+    lines = [", ".join(f"{states[s]} {word}" for s, word in STATES.items() if states.get(s, 0))]
+    failures = df[df["state"] == "FAIL"]["error"].fillna("unknown").str.split(":").str[0].value_counts()
+    if len(failures):
+        lines.append("failures by reason: " + ", ".join(f"{reason} x{n}" for reason, n in failures.items()))
+    top = best(df, k)
+    if top.empty:
+        lines.append("no complete trial yet")
+        return "\n".join(lines)
+    columns = ["trial", "accuracy", "test_accuracy", "params", "macs", "max_cardinality", "param_reduction", "flop_reduction"]
+    lines += ["", f"best {len(top)} trials:", top[columns].to_string(index=False, float_format=lambda v: f"{v:.4f}")]
+    lines += ["", "accuracy against grouping (complete trials, by largest cardinality):",
+              grouping_table(df).to_string(index=False, float_format=lambda v: f"{v:.4f}")]
+    return "\n".join(lines)

@@ -1,0 +1,136 @@
+"""Training of one built network (no Ray here): SGD with Nesterov momentum, weight decay, label
+smoothing, a one-cycle or cosine schedule over the full epoch budget; bf16 autocast and
+channels_last on CUDA; seeded, and resumable from ``state_dict`` at any epoch boundary."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Iterator
+
+import torch
+from torch import nn
+
+from .batches import DeviceData
+
+SCHEDULES = ("onecycle", "cosine")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    schedule: str = "onecycle"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 2:
+            raise ValueError(f"epochs must be >= 1 and batch_size >= 2, got {self.epochs}, {self.batch_size}")
+        if not self.lr > 0 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
+            raise ValueError("lr must be > 0, weight_decay >= 0 and label_smoothing in [0, 1)")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class DivergedError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+class Trainer:
+    """Trains ``net`` on ``data``; ``epochs()`` yields the metrics of each epoch."""
+
+    def __init__(self, net: nn.Module, data: DeviceData, config: TrainConfig, device: torch.device) -> None:
+        self.net, self.data, self.config, self.device = net.to(device), data, config, device
+        if device.type == "cuda":
+            self.net = self.net.to(memory_format=torch.channels_last)
+        self.steps_per_epoch = max(1, data.size("train") // config.batch_size)
+        decay = [p for p in net.parameters() if p.ndim > 1]
+        no_decay = [p for p in net.parameters() if p.ndim <= 1]  # BN and biases
+        self.optimizer = torch.optim.SGD(
+            [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=config.lr, momentum=config.momentum, nesterov=True,
+        )
+        total = config.epochs * self.steps_per_epoch
+        if config.schedule == "onecycle":
+            self.scheduler = torch.optim.lr_scheduler.OneCycleLR(self.optimizer, config.lr, total_steps=total, pct_start=0.25)
+        else:
+            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=total)
+        self.loss = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+        self.epoch, self.best_accuracy = 0, 0.0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "epoch": self.epoch, "best_accuracy": self.best_accuracy,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch, self.best_accuracy = int(state["epoch"]), float(state["best_accuracy"])
+
+    def _autocast(self):
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
+
+    def train_epoch(self) -> float:
+        """One epoch; the mean training loss. Data order depends on (seed, epoch) only, so a
+        resumed trial sees the batches it would have seen."""
+        self.net.train()
+        generator = torch.Generator().manual_seed(self.config.seed * 100_003 + self.epoch)
+        total = torch.zeros((), device=self.device)
+        for x, y in self.data.train_batches(self.config.batch_size, generator):
+            with self._autocast():
+                loss = self.loss(self.net(x), y)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.scheduler.step()
+            total += loss.detach()
+        mean = float(total) / self.steps_per_epoch
+        if not math.isfinite(mean):
+            raise DivergedError(f"training loss became {mean} in epoch {self.epoch + 1}")
+        return mean
+
+    @torch.no_grad()
+    def evaluate(self, split: str = "val", batch_size: int = 512) -> tuple[float, float]:
+        """(accuracy, mean loss) on a split."""
+        self.net.eval()
+        correct = loss = torch.zeros((), device=self.device)
+        for x, y in self.data.eval_batches(split, batch_size):
+            with self._autocast():
+                logits = self.net(x)
+            loss = loss + nn.functional.cross_entropy(logits.float(), y, reduction="sum")
+            correct = correct + (logits.argmax(1) == y).sum()
+        n = self.data.size(split)
+        return float(correct) / n, float(loss) / n
+
+    def epochs(self) -> Iterator[dict[str, float]]:
+        """Train the remaining epochs of the budget, yielding each epoch's metrics."""
+        while self.epoch < self.config.epochs:
+            start = time.perf_counter()
+            train_loss = self.train_epoch()
+            seconds = time.perf_counter() - start
+            self.epoch += 1
+            accuracy, val_loss = self.evaluate("val")
+            self.best_accuracy = max(self.best_accuracy, accuracy)
+            yield {
+                "epoch": self.epoch, "val_accuracy": accuracy, "accuracy": self.best_accuracy,
+                "val_loss": val_loss, "train_loss": train_loss, "epoch_seconds": seconds,
+                "images_per_second": self.steps_per_epoch * self.config.batch_size / seconds,
+            }
+
+
+def seeded_net(build_fn, seed: int) -> nn.Module:
+    """The network built under a fixed seed, so its initial weights repeat."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build_fn()

@@ -1,0 +1,90 @@
+"""The body of one trial, free of Ray: build the spec's network, resume from its checkpoint, train,
+and hand each epoch's metrics to ``report``. A trial that raises, diverges or runs out of memory
+reports a final result with a one-line ``error`` instead of raising."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from blocks import NetSpec, build
+
+from .batches import DeviceData
+from .data import Splits
+from .train import TrainConfig, Trainer, seeded_net
+
+log = logging.getLogger(__name__)
+
+Report = Callable[[dict[str, Any]], None]
+
+
+def checkpoint_path(study_dir: str | Path, number: int) -> Path:
+    """Where trial ``number`` (its Optuna number) keeps its last epoch."""
+    return Path(study_dir) / "trials" / f"{number:05d}" / "checkpoint.pt"
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Written to a temporary file and renamed, so a kill never leaves half a checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any] | None:
+    """The saved state, or None (with a warning) when it is missing or unreadable."""
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated or corrupt file: start this trial again
+        log.warning("checkpoint %s is unreadable (%s); trial restarts from scratch", path, one_line(err))
+        return None
+
+
+def one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or "no message"
+    return f"{type(err).__name__}: {text}"[:300]
+
+
+def device_for(gpus: float) -> torch.device:
+    return torch.device("cuda" if gpus > 0 and torch.cuda.is_available() else "cpu")
+
+
+def run_trial(config: dict[str, Any], splits: Splits, report: Report) -> None:
+    """Train trial ``config['trial_number']`` to the end of its epoch budget (or until the
+    scheduler stops it inside ``report``)."""
+    number, seed = int(config["trial_number"]), int(config["seed"])
+    torch.set_num_threads(max(1, int(config["threads"])))
+    device = device_for(float(config["gpus"]))
+    train_config = TrainConfig(**config["train"], seed=seed)
+    path = checkpoint_path(config["study_dir"], number)
+    history: list[dict[str, float]] = []
+    trainer = None
+    try:
+        spec = NetSpec.from_dict(config["arch"])
+        net = seeded_net(lambda: build(spec), seed)
+        trainer = Trainer(net, DeviceData(splits, device, device.type == "cuda"), train_config, device)
+        state = load_checkpoint(path)
+        if state is not None:
+            trainer.load_state_dict(state["trainer"])
+            history = list(state["history"])
+        if history and trainer.epoch >= train_config.epochs:
+            report(history[-1])  # finished before an interruption: report again, train nothing
+            return
+        for metrics in trainer.epochs():
+            metrics["train_seconds"] = sum(h["epoch_seconds"] for h in history) + metrics["epoch_seconds"]
+            if trainer.epoch == train_config.epochs:
+                metrics["test_accuracy"], _ = trainer.evaluate("test")
+            history.append(metrics)
+            save_checkpoint(path, {"trainer": trainer.state_dict(), "history": history})
+            report(metrics)
+    except Exception as err:  # recorded as a FAIL row with its reason; the study goes on
+        log.warning("trial %d failed: %s", number, one_line(err))
+        epoch = trainer.epoch if trainer is not None else 0
+        best = trainer.best_accuracy if trainer is not None else 0.0
+        report({"epoch": epoch, "accuracy": best, "error": one_line(err)})

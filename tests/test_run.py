@@ -1,0 +1,71 @@
+"""The command line: bad input is one line on stderr, exit code 2, and no file is written."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.config import StudyConfig, default_name
+from search.run import main
+
+BAD = [
+    (["--space", "nope"], "unknown space 'nope'"),
+    (["--space", "no_such_module:f"], "cannot import module"),
+    (["--dataset", "nope"], "unknown dataset 'nope'"),
+    (["--dataset", "imagefolder:/no/such/dir"], "not a directory"),
+    (["--dataset", "cifar10", "--data-dir", "/no/such/dir"], "does not exist"),
+    (["--sampler", "nope"], "invalid choice"),
+    (["--scheduler", "nope"], "invalid choice"),
+    (["--objectives", "accuracy,speed"], "objectives"),
+    (["--objectives", "macs,accuracy"], "the first must be accuracy"),
+    (["--objectives", "accuracy,macs", "--sampler", "qmc"], "single-objective"),
+    (["--trials", "0"], "--trials must be an integer >= 1"),
+    (["--trials", "x"], "invalid int value"),
+    (["--epochs", "0"], "epochs"),
+    (["--max-concurrent", "0"], "--max-concurrent"),
+    (["--cpus-per-trial", "0"], "--cpus-per-trial"),
+    (["--gpus-per-trial", "-1"], "--gpus-per-trial"),
+    (["--budget-mmacs", "x"], "MIN:MAX"),
+    (["--budget-mmacs", "5:1"], "below"),
+    (["--budget-mmacs", "0.0001"], "no network of the space fits"),
+    (["--budget-mparams", "-1"], ">= 0"),
+    (["--lr", "-1"], "lr must be > 0"),
+    (["--batch-size", "1"], "batch_size"),
+    (["--name", "a/b"], "plain name"),
+    (["--name", ".."], "plain name"),
+    (["--name", "x..y"], "plain name"),
+    (["--resume"], "no study 'resnext-digits'"),
+    (["--storage", "sqlite:////no/such/dir/x.db"], "cannot open storage"),
+    (["--storage", "postgresql://alice:s3cret@127.0.0.1:1/db"], "cannot open storage"),
+    (["--unknown-flag"], "unrecognized arguments"),
+]
+
+
+@pytest.mark.parametrize("argv, words", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(argv, words, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(argv + ["--results-dir", str(tmp_path / "results")])
+    except SystemExit as exit_:  # argparse's own errors
+        code = exit_.code
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and words in err, err
+    assert "s3cret" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_default_names():
+    assert StudyConfig().name == "resnext-digits"
+    assert default_name("anynet", "imagefolder:/data/cifar10/") == "anynet-imagefolder-cifar10"
+    assert default_name("my.spaces:tiny", "mnist") == "tiny-mnist"
+
+
+def test_help_lists_the_flags(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    for flag in ("--space", "--dataset", "--data-dir", "--trials", "--epochs", "--budget-mmacs", "--budget-mparams",
+                 "--sampler", "--scheduler", "--objective", "--objectives", "--cpus-per-trial", "--gpus-per-trial",
+                 "--max-concurrent", "--seed", "--name", "--results-dir", "--resume", "--address", "--storage"):
+        assert flag in out

@@ -1,0 +1,148 @@
+"""Studies end to end through Ray: the table, the Optuna states, resume after SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+import torch
+
+from blocks import NetSpec, complexity, grouping_reduction
+from search import results
+from search.run import main
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ["--space", "resnext", "--dataset", "digits", "--budget-mmacs", "0.4", "--seed", "3"]
+
+
+def optuna_trials(study_dir: Path, name: str):
+    storage = f"sqlite:///{study_dir / 'optuna.db'}"
+    return {t.number: t for t in optuna.load_study(study_name=name, storage=storage).trials}
+
+
+def test_table_has_one_row_per_trial_with_final_states(small_study):
+    df = results.load(small_study)
+    assert list(df["trial"]) == list(range(6))
+    assert set(df["state"]) <= {"COMPLETE", "PRUNED"} and "COMPLETE" in set(df["state"])
+    assert (df["space"] == "resnext").all() and (df["dataset"] == "digits").all()
+    assert pd.read_csv(small_study / "trials.csv").shape[0] == 6
+
+
+def test_complexity_columns_equal_the_analytic_complexity_of_each_arch(small_study):
+    for row in results.load(small_study).itertuples():
+        spec = NetSpec.from_json(row.arch)
+        cx, red = complexity(spec, 8), grouping_reduction(spec, 8)
+        assert (row.params, row.macs, row.flops, row.acts) == (cx.params, cx.macs, cx.flops, cx.acts)
+        assert (row.params_dense, row.macs_dense, row.max_cardinality) == (red.params_dense, red.macs_dense, spec.max_cardinality)
+        assert row.param_reduction == pytest.approx(red.param_reduction) and row.macs <= 400_000
+
+
+def test_states_agree_with_optuna_and_pruned_trials_are_pruned(small_study):
+    df = results.load(small_study).set_index("trial")
+    trials = optuna_trials(small_study, "small")
+    assert {n: t.state.name for n, t in trials.items()} == df["state"].to_dict()
+    pruned = df[df["state"] == "PRUNED"]
+    assert len(pruned) >= 1, "ASHA stopped no trial: the test no longer covers PRUNED"
+    for number, row in df.iterrows():
+        steps = sorted(trials[number].intermediate_values)
+        assert steps == list(range(1, row["epochs"] + 1))  # one value per epoch it ran
+        if row["state"] == "PRUNED":
+            assert row["epochs"] < 3 and pd.isna(row["test_accuracy"])
+        else:
+            assert row["epochs"] == 3 and 0 < row["test_accuracy"] <= 1
+            assert trials[number].value == pytest.approx(row["accuracy"])
+
+
+def test_sampled_parameters_replay_to_the_stored_arch(small_study):
+    import spaces
+
+    df = results.load(small_study)
+    trials = optuna_trials(small_study, "small")
+    budget = spaces.Budget(8, 1, 10, max_macs=400_000)
+    for row in df.itertuples():
+        replayed = spaces.get("resnext")(optuna.trial.FixedTrial(trials[row.trial].params), budget)
+        assert replayed == NetSpec.from_json(row.arch)
+
+
+def test_existing_study_is_refused_without_resume(small_study, capsys):
+    before = {p: p.stat().st_mtime_ns for p in small_study.rglob("*")}
+    argv = TINY + ["--results-dir", str(small_study.parent), "--name", "small"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--resume" in err and "--name" in err and len(err.splitlines()) == 1
+    assert {p: p.stat().st_mtime_ns for p in small_study.rglob("*")} == before
+
+
+def test_resume_of_a_finished_study_adds_trials_up_to_the_new_count(small_study, tmp_path):
+    shutil.copytree(small_study, tmp_path / "small")
+    before = results.load(tmp_path / "small")
+    assert main(["--results-dir", str(tmp_path), "--name", "small", "--resume", "--trials", "7"]) == 0
+    after = results.load(tmp_path / "small")
+    assert len(after) == 7
+    pd.testing.assert_frame_equal(after.iloc[:6][before.columns], before, check_dtype=False)
+
+
+def finished(study_dir: Path) -> int:
+    try:
+        df = pd.read_parquet(study_dir / "trials.parquet")
+    except Exception:
+        return 0
+    return int(df["state"].isin(["COMPLETE", "PRUNED", "FAIL"]).sum())
+
+
+def test_sigkill_of_the_driver_then_resume_loses_and_reruns_nothing(ray_session, ray_env, tmp_path):
+    argv = TINY + ["--trials", "8", "--epochs", "3", "--results-dir", str(tmp_path), "--name", "killed"]
+    env = {**os.environ, **ray_env, "PYTHONPATH": str(ROOT)}
+    driver = subprocess.Popen([sys.executable, "-m", "search.run", *argv], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    study_dir = tmp_path / "killed"
+    deadline = time.monotonic() + 180
+    while finished(study_dir) < 3 and driver.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert driver.poll() is None, "the driver ended before it could be killed"
+    os.killpg(driver.pid, signal.SIGKILL)  # the driver and Ray's processes in its group
+    driver.wait()
+    time.sleep(3)  # trial workers notice their raylet is gone and exit
+
+    before = results.load(study_dir)
+    done_before = before[before["state"].isin(["COMPLETE", "PRUNED", "FAIL"])]
+    interrupted = {}  # trials killed mid-way, and the epoch their checkpoint holds
+    for n in set(range(8)) - set(done_before["trial"]):
+        path = study_dir / "trials" / f"{n:05d}" / "checkpoint.pt"
+        if path.exists():
+            interrupted[n] = int(torch.load(path, weights_only=True)["trainer"]["epoch"])
+    checkpoints = {n: (study_dir / "trials" / f"{n:05d}" / "checkpoint.pt").stat().st_mtime_ns for n in done_before["trial"]}
+    assert len(done_before) >= 3
+
+    assert main(["--results-dir", str(tmp_path), "--name", "killed", "--resume"]) == 0
+    after = results.load(study_dir).set_index("trial")
+    assert len(after) == 8 and after["state"].isin(["COMPLETE", "PRUNED", "FAIL"]).all()
+    for row in done_before.itertuples():  # finished before the kill: unchanged, not re-run
+        again = after.loc[row.trial]
+        assert (again["state"], again["accuracy"], again["arch"], again["datetime_complete"]) == (
+            row.state, row.accuracy, row.arch, row.datetime_complete)
+        path = study_dir / "trials" / f"{row.trial:05d}" / "checkpoint.pt"
+        assert path.stat().st_mtime_ns == checkpoints[row.trial]
+    assert sorted(optuna_trials(study_dir, "killed")) == list(range(8))
+    for n, epoch in interrupted.items():  # continued from its checkpoint, not from epoch 1
+        progress = sorted((study_dir / "ray").glob(f"run-*/trial_{n:05d}/progress.csv"))[-1]
+        assert pd.read_csv(progress)["epoch"].iloc[0] == min(epoch + 1, after.loc[n, "epochs"])
+
+
+def test_imagefolder_study_end_to_end(ray_session, tmp_path, jpeg_tree):
+    root = jpeg_tree(tmp_path / "tree", per_class=10, size=16)
+    argv = ["--dataset", f"imagefolder:{root}", "--data-dir", str(tmp_path / "data"), "--space", "resnet",
+            "--budget-mmacs", "1", "--trials", "2", "--epochs", "2", "--scheduler", "fifo",
+            "--results-dir", str(tmp_path / "results")]
+    assert main(argv) == 0
+    df = results.load(tmp_path / "results" / "resnet-imagefolder-tree")
+    assert (df["state"] == "COMPLETE").all() and (df["dataset"] == f"imagefolder:{root}").all()
+    assert df["test_accuracy"].notna().all()

@@ -1,0 +1,85 @@
+"""Training: learns, resumes exactly from a state dict, detects divergence, reports failures."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from blocks import NetSpec, StageSpec, build
+from search.batches import DeviceData
+from search.data import DataSpec, load
+from search.train import DivergedError, TrainConfig, Trainer, seeded_net
+from search.trial import checkpoint_path, load_checkpoint, run_trial, save_checkpoint
+
+SPEC = NetSpec((StageSpec(1, 16, 1, "bottleneck", 0.5, 2), StageSpec(1, 32, 2, "bottleneck", 0.5, 4)),
+               stem_width=16, in_channels=1, num_classes=10)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load(DataSpec("digits"))
+
+
+def trainer(digits, **config) -> Trainer:
+    torch.set_num_threads(1)
+    net = seeded_net(lambda: build(SPEC), 0)
+    return Trainer(net, DeviceData(digits, torch.device("cpu")), TrainConfig(**config), torch.device("cpu"))
+
+
+def test_training_learns_digits(digits):
+    metrics = list(trainer(digits, epochs=4).epochs())
+    assert [m["epoch"] for m in metrics] == [1, 2, 3, 4]
+    assert metrics[-1]["accuracy"] > 0.8 and metrics[-1]["train_loss"] < metrics[0]["train_loss"]
+    assert all(m["images_per_second"] > 0 and m["epoch_seconds"] > 0 for m in metrics)
+
+
+def test_resume_from_state_dict_matches_an_uninterrupted_run(digits):
+    straight = trainer(digits, epochs=3)
+    list(straight.epochs())
+    first = trainer(digits, epochs=3)
+    next(first.epochs())
+    state = first.state_dict()
+    resumed = trainer(digits, epochs=3)
+    resumed.load_state_dict(state)
+    list(resumed.epochs())
+    for a, b in zip(straight.net.state_dict().values(), resumed.net.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_divergence_is_detected(digits):
+    with pytest.raises(DivergedError, match="nan|inf"):
+        list(trainer(digits, epochs=2, lr=1e12).epochs())
+
+
+def test_same_seed_same_weights():
+    a, b = (seeded_net(lambda: build(SPEC), 5) for _ in range(2))
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
+
+
+def test_checkpoint_round_trip_and_corrupt_file(tmp_path, caplog):
+    path = checkpoint_path(tmp_path, 7)
+    save_checkpoint(path, {"epoch": 3, "history": [{"a": 1.0}]})
+    assert load_checkpoint(path)["epoch"] == 3 and path.name == "checkpoint.pt" and path.parent.name == "00007"
+    path.write_bytes(path.read_bytes()[:20])  # truncated
+    assert load_checkpoint(path) is None and "restarts from scratch" in caplog.text
+
+
+def trial_config(tmp_path, **train) -> dict:
+    return {"trial_number": 0, "seed": 0, "threads": 1, "gpus": 0, "study_dir": str(tmp_path),
+            "arch": SPEC.to_dict(), "train": {"epochs": 2, **train}}
+
+
+def test_run_trial_reports_each_epoch_and_test_accuracy_at_the_end(digits, tmp_path):
+    reports = []
+    run_trial(trial_config(tmp_path), digits, reports.append)
+    assert [r["epoch"] for r in reports] == [1, 2]
+    assert "test_accuracy" in reports[-1] and "test_accuracy" not in reports[0]
+    again = []  # finished already: reports the last result again and trains nothing
+    run_trial(trial_config(tmp_path), digits, again.append)
+    assert again == [reports[-1]]
+
+
+def test_run_trial_reports_a_failure_instead_of_raising(digits, tmp_path):
+    reports = []
+    run_trial(trial_config(tmp_path, lr=1e12), digits, reports.append)
+    assert reports[-1]["error"].startswith("DivergedError")
