@@ -13,6 +13,7 @@ import functools
 import logging
 import math
 import os
+import warnings
 from typing import Any
 
 import optuna
@@ -36,15 +37,23 @@ RESULT_ATTRS = ("accuracy", "test_accuracy", "epochs", "train_seconds", "images_
 
 
 def make_sampler(name: str, seed: int, trials: int) -> optuna.samplers.BaseSampler:
+    """GP and QMC sample the per-stage parameters that only some networks have at random
+    (Optuna's fallback for dynamic spaces); TPE's ``group`` mode models them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return _sampler(name, seed, trials)
+
+
+def _sampler(name: str, seed: int, trials: int) -> optuna.samplers.BaseSampler:
     if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed, population_size=max(4, min(50, trials // 4)))
     if name == "gp":
-        return optuna.samplers.GPSampler(seed=seed)
-    return optuna.samplers.QMCSampler(seed=seed)
+        return optuna.samplers.GPSampler(seed=seed, warn_independent_sampling=False)
+    return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
 
 
 def open_storage(url: str) -> optuna.storages.BaseStorage:

@@ -55,10 +55,9 @@ def spec_and_size(request) -> tuple[NetSpec, int]:
 # --- Ray: one local instance for the whole session, its files and token in a temp folder ----
 
 
-@pytest.fixture(scope="session")
-def ray_env(tmp_path_factory) -> dict[str, str]:
-    """Environment for anything that starts Ray: its own temp dir and auth token (token
-    authentication stays on; nothing is written to the home folder)."""
+def pytest_configure(config):
+    """Before any test imports Ray (it reads its auth settings at import): Ray's own temp dir
+    and auth token for the whole run. Token authentication stays on; nothing goes to HOME."""
     import os
     import secrets
     import tempfile
@@ -66,11 +65,18 @@ def ray_env(tmp_path_factory) -> dict[str, str]:
     root = Path(tempfile.mkdtemp(prefix="rs", dir="/tmp"))  # short: Ray's socket paths are limited
     token = root / "auth_token"
     token.write_text(secrets.token_hex(32))
-    env = {"RAY_TMPDIR": str(root), "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token),
-           "RAY_USAGE_STATS_ENABLED": "0"}
-    os.environ.update(env)
-    yield env
-    shutil.rmtree(root, ignore_errors=True)
+    config.ray_env = {"RAY_TMPDIR": str(root), "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token),
+                      "RAY_USAGE_STATS_ENABLED": "0"}
+    os.environ.update(config.ray_env)
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(config.ray_env["RAY_TMPDIR"], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ray_env(pytestconfig) -> dict[str, str]:
+    return pytestconfig.ray_env
 
 
 @pytest.fixture(scope="session")

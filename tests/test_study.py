@@ -146,3 +146,38 @@ def test_imagefolder_study_end_to_end(ray_session, tmp_path, jpeg_tree):
     df = results.load(tmp_path / "results" / "resnet-imagefolder-tree")
     assert (df["state"] == "COMPLETE").all() and (df["dataset"] == f"imagefolder:{root}").all()
     assert df["test_accuracy"].notna().all()
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "random", "nsga2", "gp", "qmc"])
+@pytest.mark.parametrize("objectives", [1, 2])
+def test_every_sampler_drives_the_define_by_run_space(sampler, objectives):
+    import spaces
+    from search.study import define_trial, make_sampler
+
+    if sampler == "qmc" and objectives == 2:
+        pytest.skip("qmc is single-objective here")
+    budget = spaces.Budget(8, 1, 10, max_macs=2_000_000)
+    study = optuna.create_study(directions=["maximize", "minimize"][:objectives], sampler=make_sampler(sampler, 0, 24))
+    for i in range(12):
+        trial = study.ask()
+        config = define_trial(trial, "resnext", budget, {"seed": 0})["trial"]
+        assert trial.user_attrs["macs"] == config["macs"] <= 2_000_000
+        study.tell(trial, [0.5 + i / 100, config["macs"]][:objectives] if objectives == 2 else 0.5 + i / 100)
+    assert len(study.get_trials(states=[optuna.trial.TrialState.COMPLETE])) == 12
+
+
+def test_pareto_study_with_an_external_storage(ray_session, tmp_path, capsys):
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    argv = TINY + ["--objectives", "accuracy,macs", "--sampler", "nsga2", "--trials", "3", "--epochs", "1",
+                   "--storage", storage, "--results-dir", str(tmp_path / "results"), "--name", "pareto"]
+    assert main(argv) == 0
+    study = optuna.load_study(study_name="pareto", storage=storage)
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+    df = results.load(tmp_path / "results" / "pareto").set_index("trial")
+    for t in study.trials:
+        if t.state.name == "COMPLETE":
+            assert t.values == [pytest.approx(df.loc[t.number, "accuracy"]), df.loc[t.number, "macs"]]
+    assert {t.number for t in study.best_trials} <= {t.number for t in study.trials if t.state.name == "COMPLETE"}
+    capsys.readouterr()
+    assert main(argv[:-2] + ["--name", "pareto", "--results-dir", str(tmp_path / "other")]) == 2
+    assert "already holds a study 'pareto'" in capsys.readouterr().err
