@@ -12,15 +12,19 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from .analysis import best, edf, grouping_table, pareto, trends  # noqa: F401  (the public API)
+
 FIRST_COLUMNS = [
     "trial", "state", "space", "dataset", "accuracy", "test_accuracy", "epochs",
     "params", "macs", "flops", "acts", "params_dense", "macs_dense", "param_reduction", "flop_reduction",
-    "conv3x3_reduction", "max_cardinality", "train_seconds", "images_per_second", "error", "arch",
+    "conv3x3_reduction", "max_cardinality", "min_group_width", "latency_ms", "dense_latency_ms", "throughput",
+    "dense_throughput", "speedup_vs_dense", "device", "train_seconds", "images_per_second", "error", "arch",
 ]
-INTEGER = ["trial", "epochs", "params", "macs", "flops", "acts", "params_dense", "macs_dense", "max_cardinality"]
-FLOAT = ["accuracy", "test_accuracy", "param_reduction", "flop_reduction", "conv3x3_reduction",
-         "train_seconds", "images_per_second"]
-STRING = ["state", "space", "dataset", "error", "arch"]
+INTEGER = ["trial", "epochs", "params", "macs", "flops", "acts", "params_dense", "macs_dense", "max_cardinality",
+           "min_group_width"]
+FLOAT = ["accuracy", "test_accuracy", "param_reduction", "flop_reduction", "conv3x3_reduction", "latency_ms",
+         "dense_latency_ms", "throughput", "dense_throughput", "speedup_vs_dense", "train_seconds", "images_per_second"]
+STRING = ["state", "space", "dataset", "device", "error", "arch"]
 STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running", "WAITING": "waiting"}
 
 
@@ -79,24 +83,12 @@ def load(path_or_study: str | os.PathLike, results_dir: str | os.PathLike = "res
     return typed(df)
 
 
-def best(df: pd.DataFrame, k: int = 5) -> pd.DataFrame:
-    """The k most accurate complete trials."""
-    done = df[df["state"] == "COMPLETE"]
-    return done.sort_values(["accuracy", "macs"], ascending=[False, True]).head(k)
-
-
-def grouping_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Per largest cardinality of a network: trials, median and best accuracy, and the median
-    parameter and FLOP reductions against the dense twin (complete trials)."""
-    done = df[df["state"] == "COMPLETE"]
-    grouped = done.groupby("max_cardinality")
-    return pd.DataFrame({
-        "trials": grouped.size(),
-        "median_accuracy": grouped["accuracy"].median(),
-        "best_accuracy": grouped["accuracy"].max(),
-        "median_param_reduction": grouped["param_reduction"].median(),
-        "median_flop_reduction": grouped["flop_reduction"].median(),
-    }).reset_index().rename(columns={"max_cardinality": "cardinality"})
+def load_many(paths: Iterable[str | os.PathLike], results_dir: str | os.PathLike = "results") -> pd.DataFrame:
+    """Several studies in one table, with a ``study`` column (the folder's name)."""
+    frames = [load(p, results_dir).assign(study=study_path(p, results_dir).name) for p in paths]
+    if not frames:
+        raise ValueError("load_many needs at least one study")
+    return pd.concat(frames, ignore_index=True)
 
 
 def summary(df: pd.DataFrame, k: int = 5) -> str:
@@ -110,8 +102,9 @@ def summary(df: pd.DataFrame, k: int = 5) -> str:
     if top.empty:
         lines.append("no complete trial yet")
         return "\n".join(lines)
-    columns = ["trial", "accuracy", "test_accuracy", "params", "macs", "max_cardinality", "param_reduction", "flop_reduction"]
+    columns = ["trial", "accuracy", "test_accuracy", "params", "macs", "max_cardinality", "param_reduction",
+               "flop_reduction", "speedup_vs_dense"]
     lines += ["", f"best {len(top)} trials:", top[columns].to_string(index=False, float_format=lambda v: f"{v:.4f}")]
-    lines += ["", "accuracy against grouping (complete trials, by largest cardinality):",
+    lines += ["", "accuracy against grouping (complete trials):",
               grouping_table(df).to_string(index=False, float_format=lambda v: f"{v:.4f}")]
     return "\n".join(lines)

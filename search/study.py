@@ -33,7 +33,8 @@ from .progress import Progress
 from .trial import run_trial
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-RESULT_ATTRS = ("accuracy", "test_accuracy", "epochs", "train_seconds", "images_per_second", "error")
+RESULT_ATTRS = ("accuracy", "test_accuracy", "epochs", "train_seconds", "images_per_second", "error", "latency_ms",
+                "dense_latency_ms", "throughput", "dense_throughput", "speedup_vs_dense", "device")
 
 
 def make_sampler(name: str, seed: int, trials: int) -> optuna.samplers.BaseSampler:
@@ -85,6 +86,7 @@ def define_trial(trial: optuna.Trial, space: str, budget: spaces.Budget, setting
     reduction = grouping_reduction(spec, budget.image_size)
     attrs = {
         "arch": spec.to_json(), "acts": cx.acts, "flops": cx.flops, "max_cardinality": spec.max_cardinality,
+        "min_group_width": min(s.group_width for s in spec.stages),
         **{k: v for k, v in reduction.to_dict().items()},
     }
     for key, value in attrs.items():

@@ -1,5 +1,5 @@
-"""The body of one trial, free of Ray: build the spec's network, resume from its checkpoint, train,
-and hand each epoch's metrics to ``report``. A trial that raises, diverges or runs out of memory
+"""The body of one trial, free of Ray: build the spec's network, resume from its checkpoint, time
+it against its dense twin, train, and hand each epoch's metrics to ``report``. A trial that raises, diverges or runs out of memory
 reports a final result with a one-line ``error`` instead of raising."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from blocks import NetSpec, build
 
 from .batches import DeviceData
 from .data import Splits
+from .speed import measure
 from .train import TrainConfig, Trainer, seeded_net
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def run_trial(config: dict[str, Any], splits: Splits, report: Report) -> None:
     train_config = TrainConfig(**config["train"], seed=seed)
     path = checkpoint_path(config["study_dir"], number)
     history: list[dict[str, float]] = []
-    trainer = None
+    trainer, speed = None, {}
     try:
         spec = NetSpec.from_dict(config["arch"])
         net = seeded_net(lambda: build(spec), seed)
@@ -76,7 +77,9 @@ def run_trial(config: dict[str, Any], splits: Splits, report: Report) -> None:
         if history and trainer.epoch >= train_config.epochs:
             report(history[-1])  # finished before an interruption: report again, train nothing
             return
+        speed = measure(spec, splits.image_size, device)
         for metrics in trainer.epochs():
+            metrics.update(speed)
             metrics["train_seconds"] = sum(h["epoch_seconds"] for h in history) + metrics["epoch_seconds"]
             if trainer.epoch == train_config.epochs:
                 metrics["test_accuracy"], _ = trainer.evaluate("test")
@@ -87,4 +90,4 @@ def run_trial(config: dict[str, Any], splits: Splits, report: Report) -> None:
         log.warning("trial %d failed: %s", number, one_line(err))
         epoch = trainer.epoch if trainer is not None else 0
         best = trainer.best_accuracy if trainer is not None else 0.0
-        report({"epoch": epoch, "accuracy": best, "error": one_line(err)})
+        report({**speed, "epoch": epoch, "accuracy": best, "error": one_line(err)})

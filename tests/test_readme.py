@@ -12,9 +12,18 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 EXAMPLES = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 
 
+def copy_study(source: Path, target: Path) -> None:
+    """A finished test study, renamed to the default study's name (folder and Optuna study)."""
+    import optuna
+
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("optuna.db"))
+    optuna.copy_study(from_study_name=source.name, from_storage=f"sqlite:///{source / 'optuna.db'}",
+                      to_storage=f"sqlite:///{target / 'optuna.db'}", to_study_name=target.name)
+
+
 @pytest.mark.parametrize("code", EXAMPLES, ids=[f"example{i}" for i in range(len(EXAMPLES))])
 def test_readme_example_runs(code, tmp_path, monkeypatch, request):
     monkeypatch.chdir(tmp_path)
     if "results/resnext-digits" in code:  # examples that analyse the default study get a real one
-        shutil.copytree(request.getfixturevalue("small_study"), tmp_path / "results" / "resnext-digits")
+        copy_study(request.getfixturevalue("small_study"), tmp_path / "results" / "resnext-digits")
     exec(compile(code, str(README), "exec"), {})

@@ -98,6 +98,19 @@ def finished(study_dir: Path) -> int:
     return int(df["state"].isin(["COMPLETE", "PRUNED", "FAIL"]).sum())
 
 
+def wait_until_quiet(study_dir: Path, quiet: float = 3.0, limit: float = 60.0) -> None:
+    """Until no checkpoint has changed for ``quiet`` seconds: orphaned workers have exited."""
+    def snapshot():
+        return {p: p.stat().st_mtime_ns for p in (study_dir / "trials").glob("*/checkpoint.pt")}
+
+    deadline, last, since = time.monotonic() + limit, snapshot(), time.monotonic()
+    while time.monotonic() - since < quiet and time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = snapshot()
+        if now != last:
+            last, since = now, time.monotonic()
+
+
 def test_sigkill_of_the_driver_then_resume_loses_and_reruns_nothing(ray_session, ray_env, tmp_path):
     argv = TINY + ["--trials", "8", "--epochs", "3", "--results-dir", str(tmp_path), "--name", "killed"]
     env = {**os.environ, **ray_env, "PYTHONPATH": str(ROOT)}
@@ -110,7 +123,7 @@ def test_sigkill_of_the_driver_then_resume_loses_and_reruns_nothing(ray_session,
     assert driver.poll() is None, "the driver ended before it could be killed"
     os.killpg(driver.pid, signal.SIGKILL)  # the driver and Ray's processes in its group
     driver.wait()
-    time.sleep(3)  # trial workers notice their raylet is gone and exit
+    wait_until_quiet(study_dir)  # trial workers notice their raylet is gone and exit
 
     before = results.load(study_dir)
     done_before = before[before["state"].isin(["COMPLETE", "PRUNED", "FAIL"])]

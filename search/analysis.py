@@ -1,0 +1,130 @@
+"""Analysis of results tables, pandas in and pandas out (re-exported by ``search.results``).
+
+grouping_table  accuracy against what grouping saves, per cardinality (or group width)
+pareto          the non-dominated trials for any objectives
+edf             empirical distribution functions of error (Radosavovic et al. 2019, 2020)
+best, trends    the top trials; median accuracy per value of a sampled parameter
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+MAXIMISE = {"accuracy", "test_accuracy", "throughput", "speedup_vs_dense", "param_reduction", "flop_reduction"}
+
+
+def complete(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df["state"] == "COMPLETE"]
+
+
+def best(df: pd.DataFrame, k: int = 5) -> pd.DataFrame:
+    """The k most accurate complete trials (fewer MACs first among equals)."""
+    return complete(df).sort_values(["accuracy", "macs"], ascending=[False, True]).head(k)
+
+
+def grouping_key(df: pd.DataFrame) -> str:
+    """Group-width spaces (anynet*) group by group width, the others by cardinality."""
+    spaces = df["space"].dropna().astype(str)
+    return "min_group_width" if len(spaces) and spaces.str.startswith("anynet").all() else "max_cardinality"
+
+
+def grouping_table(df: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """One row per largest cardinality (or smallest group width, bucketed to powers of two) of
+    the complete trials: count, median and best accuracy, median parameter and FLOP reduction
+    against the dense twin, the reduction of the grouped 3x3 convs alone (exactly
+    1 - 1/cardinality when every stage has that cardinality), and the measured speedup."""
+    by = by or grouping_key(df)
+    done = complete(df).copy()
+    if by == "min_group_width":
+        done[by] = 2 ** np.floor(np.log2(done[by].astype(float))).astype(int)
+    grouped = done.groupby(by)
+    table = pd.DataFrame({
+        "trials": grouped.size(),
+        "median_accuracy": grouped["accuracy"].median(),
+        "best_accuracy": grouped["accuracy"].max(),
+        "median_param_reduction": grouped["param_reduction"].median(),
+        "median_flop_reduction": grouped["flop_reduction"].median(),
+        "median_conv3x3_reduction": grouped["conv3x3_reduction"].median(),
+        "median_speedup_vs_dense": grouped["speedup_vs_dense"].median(),
+    }).reset_index()
+    name = "cardinality" if by == "max_cardinality" else "group_width" if by == "min_group_width" else by
+    table = table.rename(columns={by: name})
+    if name == "cardinality":
+        table.insert(6, "theory_3x3_reduction", 1 - 1 / table["cardinality"].astype(float))
+    return table
+
+
+def _directions(objectives: Sequence[str], directions: Sequence[str] | None) -> np.ndarray:
+    """+1 for objectives to minimise, -1 for those to maximise."""
+    if directions is None:
+        directions = ["max" if o in MAXIMISE else "min" for o in objectives]
+    if len(directions) != len(objectives) or not set(directions) <= {"min", "max"}:
+        raise ValueError(f"directions must be 'min' or 'max', one per objective, got {list(directions)}")
+    return np.array([1.0 if d == "min" else -1.0 for d in directions])
+
+
+def pareto(
+    df: pd.DataFrame, objectives: Sequence[str] = ("accuracy", "macs"),
+    directions: Sequence[str] | None = None, complete_only: bool = True,
+) -> pd.DataFrame:
+    """The non-dominated rows for ``objectives`` (accuracy-like ones maximised, costs minimised,
+    unless ``directions`` says otherwise); complete trials only by default. Vectorised: each
+    block of rows is compared with all rows at once."""
+    missing = [o for o in objectives if o not in df]
+    if missing:
+        raise ValueError(f"pareto: no column {missing}; choose from {list(df.columns)}")
+    rows = complete(df) if complete_only and "state" in df else df
+    rows = rows.dropna(subset=list(objectives))
+    values = rows[list(objectives)].to_numpy(dtype=float) * _directions(objectives, directions)
+    dominated = np.zeros(len(values), dtype=bool)
+    for start in range(0, len(values), 512):
+        block = values[start : start + 512, None, :]
+        no_worse = (values[None, :, :] <= block).all(axis=2)
+        better = (values[None, :, :] < block).any(axis=2)
+        dominated[start : start + 512] = (no_worse & better).any(axis=1)
+    return rows[~dominated].sort_values(list(objectives)[0], ascending=False)
+
+
+def edf(df: pd.DataFrame, metric: str = "error", by: str = "study",
+        normalize: str | None = None, bins: int = 10) -> pd.DataFrame:
+    """Empirical distribution functions of ``metric`` per group: F(e) = share of the group's
+    complete trials with value <= e, at each value. ``metric='error'`` is 1 - accuracy.
+
+    ``normalize='params'`` (or 'macs', 'flops') weights the trials so that each group has the
+    same, uniform distribution over log-complexity bins (shared edges), the normalised
+    comparison of "On Network Design Spaces" (Radosavovic et al., 2019)."""
+    done = complete(df).copy()
+    done["_value"] = 1 - done["accuracy"] if metric == "error" else done[metric]
+    done = done.dropna(subset=["_value"])
+    if by not in done:
+        raise ValueError(f"edf: no column {by!r} to group by")
+    done["_weight"] = 1.0 if normalize is None else _uniform_complexity_weights(done, by, normalize, bins)
+    parts = []
+    for key, group in done.groupby(by, sort=True):
+        sums = group.groupby("_value")["_weight"].sum().sort_index()
+        parts.append(pd.DataFrame({by: key, metric: sums.index, "edf": (sums.cumsum() / sums.sum()).to_numpy()}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[by, metric, "edf"])
+
+
+def _uniform_complexity_weights(df: pd.DataFrame, by: str, column: str, bins: int) -> pd.Series:
+    logc = np.log10(df[column].astype(float))
+    edges = np.linspace(logc.min(), logc.max(), bins + 1)
+    edges[-1] += 1e-9
+    bin_of = pd.Series(np.clip(np.digitize(logc, edges) - 1, 0, bins - 1), index=df.index)
+    weights = pd.Series(0.0, index=df.index)
+    for _, group in df.groupby(by):
+        counts = bin_of[group.index].value_counts()
+        weights[group.index] = 1.0 / (len(counts) * counts[bin_of[group.index]].to_numpy())
+    return weights
+
+
+def trends(df: pd.DataFrame, param: str) -> pd.DataFrame:
+    """Median and best accuracy of the complete trials per value of a sampled parameter."""
+    if param not in df:
+        raise ValueError(f"trends: no column {param!r}")
+    grouped = complete(df).groupby(param)
+    return pd.DataFrame({"trials": grouped.size(), "median_accuracy": grouped["accuracy"].median(),
+                         "best_accuracy": grouped["accuracy"].max()}).reset_index()
