@@ -16,6 +16,7 @@ SAMPLERS = ("tpe", "random", "nsga2", "gp", "qmc")
 SCHEDULERS = ("asha", "fifo")
 OBJECTIVES = {"accuracy": "max", "macs": "min", "params": "min", "flops": "min"}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+ADDRESS = re.compile(r"^(auto|(ray://)?[A-Za-z0-9.\-\[\]:]+:\d{1,5})$")
 # Default upper MACs bound per dataset, so the default study fits a laptop's minutes.
 DEFAULT_MAX_MMACS = {"digits": 2.0}
 
@@ -89,6 +90,8 @@ class StudyConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"--{name.replace('_', '-')} must be an integer >= {low}, got {value!r}")
+        if self.address is not None and not ADDRESS.match(self.address):
+            raise ValueError(f"--address {self.address!r} is not a Ray address: give HOST:PORT, ray://HOST:PORT or auto")
         if not self.cpus_per_trial > 0 or self.gpus_per_trial < 0:
             raise ValueError("--cpus-per-trial must be > 0 and --gpus-per-trial >= 0 (fractions allowed)")
         self.budget(image_size=32, in_channels=3, num_classes=10)  # raises on bad bounds

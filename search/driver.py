@@ -15,6 +15,7 @@ import spaces
 from . import results
 from .config import StudyConfig
 from .data import DataSpec, Splits, load
+from .lock import StudyLock
 from .progress import Progress
 
 
@@ -31,6 +32,7 @@ class Prepared:
 def resolve(config: StudyConfig, resume: bool, overrides: dict) -> StudyConfig:
     """The config to run: as given for a new study, as saved (plus run-time overrides) on resume."""
     saved = config.study_dir() / "study.json"
+    StudyLock(config.study_dir()).check_free()  # a running study is named, whatever was asked
     if not resume:
         if config.study_dir().exists():
             raise StudyError(
@@ -80,8 +82,14 @@ def run(prepared: Prepared, resume: bool) -> int:
                              f"{config.name!r}: pass --resume or --name NEW_NAME")
     study_dir = config.study_dir()
     study_dir.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        write_json_atomic(study_dir / "study.json", config.to_json())
+    with StudyLock(study_dir):
+        if not resume:
+            write_json_atomic(study_dir / "study.json", config.to_json())
+        return _run_locked(config, splits, study_module, storage, resume)
+
+
+def _run_locked(config: StudyConfig, splits: Splits, study_module, storage, resume: bool) -> int:
+    study_dir = config.study_dir()
     storage = storage or study_module.open_storage(config.storage_url())
     study, stale = study_module.open_study(config, storage, resume)
 
@@ -97,12 +105,11 @@ def run(prepared: Prepared, resume: bool) -> int:
     if stale:
         print(f"resuming {len(stale)} interrupted trial(s): {[t.number for t in stale]}", file=sys.stderr)
     write_table()
-    interrupted = False
     try:
         with study_module.ray_session(config.address):
             study_module.run_tuner(config, splits, study, storage, stale, write_table, progress)
     except KeyboardInterrupt:
-        interrupted = True
+        pass  # a second Ctrl-C: what finished is in the storage; the table is written below
     write_table()
     progress.refresh(study)
     progress.show(final=True)
@@ -110,9 +117,9 @@ def run(prepared: Prepared, resume: bool) -> int:
     print(results.summary(df))
     print(f"results: {study_dir / 'trials.parquet'} (pandas: search.results.load({str(study_dir)!r}))")
     done = df["state"].isin(["COMPLETE", "PRUNED", "FAIL"]).sum()
-    if interrupted or done < config.trials:
+    if done < config.trials:
         print(f"interrupted with {done}/{config.trials} trials finished; continue with: "
               f"python -m search.run --name {config.name} --results-dir {config.results_dir} --resume",
               file=sys.stderr)
-        return 130 if interrupted else 1
+        return 130  # Ray Tune handles Ctrl-C itself: a short study is an interrupted one
     return 0

@@ -92,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         for title, table in named.items():
             print(f"## {title}\n\n{render(table, args.format)}\n")
         out = Path(args.out) if args.out else first / "report"
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ValueError(f"cannot write the report to {out}: {err.strerror}") from None
         report = write_report(df, named, figures(df, out), out)
     except ValueError as err:
         print(f"python -m search.report: error: {err}", file=sys.stderr)

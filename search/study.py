@@ -9,10 +9,12 @@ their last checkpoint), and asks a fresh Tuner for exactly the trials still miss
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
 import os
+import time
 import warnings
 from typing import Any
 
@@ -235,7 +237,7 @@ def run_tuner(config: StudyConfig, splits: Splits, study: optuna.Study, storage,
             trial_name_creator=trial_name, trial_dirname_creator=trial_name,
         ),
         run_config=tune.RunConfig(
-            name=f"run-{finished:05d}", storage_path=str((config.study_dir() / "ray").resolve()), verbose=0,
+            name=time.strftime("run-%Y%m%d-%H%M%S-") + str(os.getpid()), storage_path=str((config.study_dir() / "ray").resolve()), verbose=0,
             callbacks=[StudyCallback(write_table, progress, study)],
             failure_config=tune.FailureConfig(max_failures=0),
         ),
@@ -249,29 +251,20 @@ def trial_name(trial) -> str:
     return f"trial_{trial.config['trial']['trial_number']:05d}"
 
 
+@contextlib.contextmanager
 def ray_session(address: str | None):
     """Start Ray quietly (or join ``address``); reuse one that is already up, e.g. in tests.
     Token authentication stays as Ray sets it (on); the dashboard stays off."""
     os.environ["RAY_AIR_NEW_OUTPUT"] = "0"  # with verbose=0: no tables from Ray
     if ray.is_initialized():
-        return _NoShutdown()
+        yield
+        return
     ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     logging.getLogger("ray.tune").setLevel(logging.CRITICAL)  # errors are in our table instead
-    return _Shutdown()
-
-
-class _NoShutdown:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-class _Shutdown(_NoShutdown):
-    def __exit__(self, *exc):
+    try:
+        yield
+    finally:
         ray.shutdown()
-        return False
 
 
 def integer_params(study: optuna.Study) -> set[str]:

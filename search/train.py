@@ -15,6 +15,7 @@ from torch import nn
 from .batches import DeviceData
 
 SCHEDULES = ("onecycle", "cosine")
+CHECK_EVERY = 10  # steps between divergence checks (each one syncs a GPU)
 
 
 @dataclass(frozen=True)
@@ -87,9 +88,11 @@ class Trainer:
         self.net.train()
         generator = torch.Generator().manual_seed(self.config.seed * 100_003 + self.epoch)
         total = torch.zeros((), device=self.device)
-        for x, y in self.data.train_batches(self.config.batch_size, generator):
+        for step, (x, y) in enumerate(self.data.train_batches(self.config.batch_size, generator)):
             with self._autocast():
                 loss = self.loss(self.net(x), y)
+            if step % CHECK_EVERY == 0 and not torch.isfinite(loss):  # stop a diverged trial at once
+                raise DivergedError(f"training loss became {float(loss)} in epoch {self.epoch + 1}, step {step}")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()

@@ -52,6 +52,23 @@ def one_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text}"[:300]
 
 
+FAULTS_ENV = "SEARCH_FAULTS"  # e.g. "2=exception,5=nan,7=oom": reliability tests inject faults
+
+
+def inject_fault(number: int, trainer: Trainer) -> None:
+    """The fault ``SEARCH_FAULTS`` assigns to trial ``number``, if any: an exception, a NaN in
+    the weights (the real divergence check must catch it), or a raised out-of-memory error."""
+    faults = dict(item.split("=", 1) for item in os.environ.get(FAULTS_ENV, "").split(",") if "=" in item)
+    kind = faults.get(str(number))
+    if kind == "exception":
+        raise RuntimeError(f"injected fault in trial {number}")
+    if kind == "oom":
+        raise torch.OutOfMemoryError(f"injected: out of memory in trial {number}")
+    if kind == "nan":
+        with torch.no_grad():
+            next(trainer.net.parameters()).fill_(float("nan"))
+
+
 def device_for(gpus: float) -> torch.device:
     return torch.device("cuda" if gpus > 0 and torch.cuda.is_available() else "cpu")
 
@@ -78,6 +95,7 @@ def run_trial(config: dict[str, Any], splits: Splits, report: Report) -> None:
             report(history[-1])  # finished before an interruption: report again, train nothing
             return
         speed = measure(spec, splits.image_size, device)
+        inject_fault(number, trainer)
         for metrics in trainer.epochs():
             metrics.update(speed)
             metrics["train_seconds"] = sum(h["epoch_seconds"] for h in history) + metrics["epoch_seconds"]

@@ -81,3 +81,17 @@ def test_optuna_visualization_and_dashboard_read_the_study(small_study):
     status = []
     body = b"".join(app(environ, lambda s, headers, exc_info=None: status.append(s)))
     assert status[0].startswith("200") and [s["study_name"] for s in json.loads(body)["study_summaries"]] == ["small"]
+
+
+def test_report_to_a_path_that_is_a_file_is_one_line_exit_2(small_study, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert main([str(small_study), "--out", str(tmp_path / "file")]) == 2
+    assert "cannot write the report" in capsys.readouterr().err
+
+
+def test_storage_urls_are_printed_with_passwords_masked():
+    from search.study import mask_password
+
+    masked = mask_password("postgresql://alice:s3cret@db.example:5432/optuna")
+    assert "s3cret" not in masked and "alice" in masked and "db.example" in masked
+    assert mask_password("sqlite:///results/x/optuna.db") == "sqlite:///results/x/optuna.db"

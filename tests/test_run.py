@@ -37,6 +37,8 @@ BAD = [
     (["--storage", "sqlite:////no/such/dir/x.db"], "cannot open storage"),
     (["--storage", "postgresql://alice:s3cret@127.0.0.1:1/db"], "cannot open storage"),
     (["--unknown-flag"], "unrecognized arguments"),
+    (["--address", "not an address"], "is not a Ray address"),
+    (["--download", "--dataset", "nope"], "unknown dataset"),
 ]
 
 
