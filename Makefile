@@ -1,5 +1,6 @@
 # `make run` and `make test` each set up .venv (once; again when pyproject.toml or
 # constraints.txt change) with the pinned stack, then run the study or the tests.
+# Extra flags for the study: make run ARGS="--name second --trials 48"
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/python -m search.run --space resnext
+	$(BIN)/python -m search.run --space resnext $(ARGS)
 
 test: setup
 	$(BIN)/python -m pytest

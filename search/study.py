@@ -259,7 +259,11 @@ def ray_session(address: str | None):
     if ray.is_initialized():
         yield
         return
-    ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    except Exception as err:  # e.g. no cluster at --address
+        raise ValueError(f"cannot start or join Ray at {address or 'a new local instance'}: {type(err).__name__}: "
+                         f"{' '.join(str(err).split())[:200]}") from None
     logging.getLogger("ray.tune").setLevel(logging.CRITICAL)  # errors are in our table instead
     try:
         yield
