@@ -93,9 +93,10 @@ def _run_locked(config: StudyConfig, splits: Splits, study_module, storage, resu
     storage = storage or study_module.open_storage(config.storage_url())
     study, stale = study_module.open_study(config, storage, resume)
 
-    def write_table() -> None:
-        rows = study_module.trial_rows(study)
-        results.write(results.table(rows, study_module.integer_params(study)), study_dir)
+    def write_table():
+        df = results.table(study_module.trial_rows(study), study_module.integer_params(study))
+        results.write(df, study_dir)
+        return df
 
     progress = Progress(config.trials)
     print(f"study {config.name}: {config.trials} trials of {config.space} on {config.dataset} "
@@ -110,10 +111,9 @@ def _run_locked(config: StudyConfig, splits: Splits, study_module, storage, resu
             study_module.run_tuner(config, splits, study, storage, stale, write_table, progress)
     except KeyboardInterrupt:
         pass  # a second Ctrl-C: what finished is in the storage; the table is written below
-    write_table()
+    df = write_table()
     progress.refresh(study)
     progress.show(final=True)
-    df = results.load(study_dir)
     print(results.summary(df))
     print(f"results: {study_dir / 'trials.parquet'} (pandas: search.results.load({str(study_dir)!r}))")
     done = df["state"].isin(["COMPLETE", "PRUNED", "FAIL"]).sum()

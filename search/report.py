@@ -35,12 +35,12 @@ def load_studies(names: list[str], results_dir: str) -> tuple[pd.DataFrame, Path
     return df, folders[0]
 
 
-def tables(df: pd.DataFrame, top: int) -> dict[str, pd.DataFrame]:
+def tables(df: pd.DataFrame, front: pd.DataFrame, top: int) -> dict[str, pd.DataFrame]:
     several = df["study"].nunique() > 1
     extra = ["study"] if several else []
     return {
         "Accuracy against grouping": grouping_table(df),
-        "Pareto front: accuracy against MACs": pareto(df, ("accuracy", "macs"))[extra + FRONT_COLUMNS],
+        "Pareto front: accuracy against MACs": front[extra + FRONT_COLUMNS],
         f"Top {top} trials": best(df, top)[extra + TOP_COLUMNS],
     }
 
@@ -53,11 +53,11 @@ def render(table: pd.DataFrame, fmt: str) -> str:
     return table.to_markdown(index=False, floatfmt=".4g")
 
 
-def figures(df: pd.DataFrame, out: Path) -> list[Path]:
+def figures(df: pd.DataFrame, front: pd.DataFrame, out: Path) -> list[Path]:
     done = df[df["state"] == "COMPLETE"]
     group = grouping_key(df)
     paths = [
-        plots.accuracy_vs_macs(df, pareto(df, ("accuracy", "macs")), group, out / "accuracy_vs_macs.png"),
+        plots.accuracy_vs_macs(df, front, group, out / "accuracy_vs_macs.png"),
         plots.accuracy_vs_param_reduction(done, group, out / "accuracy_vs_param_reduction.png"),
         plots.flop_reduction_vs_speedup(done, group, out / "flop_reduction_vs_speedup.png"),
     ]
@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.top < 1:
             raise ValueError(f"--top must be >= 1, got {args.top}")
         df, first = load_studies(args.studies, args.results_dir)
-        named = tables(df, args.top)
+        front = pareto(df, ("accuracy", "macs"))
+        named = tables(df, front, args.top)
         for title, table in named.items():
             print(f"## {title}\n\n{render(table, args.format)}\n")
         out = Path(args.out) if args.out else first / "report"
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise ValueError(f"cannot write the report to {out}: {err.strerror}") from None
-        report = write_report(df, named, figures(df, out), out)
+        report = write_report(df, named, figures(df, front, out), out)
     except ValueError as err:
         print(f"python -m search.report: error: {err}", file=sys.stderr)
         return 2

@@ -89,7 +89,7 @@ def define_trial(trial: optuna.Trial, space: str, budget: spaces.Budget, setting
     attrs = {
         "arch": spec.to_json(), "acts": cx.acts, "flops": cx.flops, "max_cardinality": spec.max_cardinality,
         "min_group_width": min(s.group_width for s in spec.stages),
-        **{k: v for k, v in reduction.to_dict().items()},
+        **reduction.to_dict(),
     }
     for key, value in attrs.items():
         trial.set_user_attr(key, value)

@@ -79,24 +79,17 @@ class Budget:
     def strides(self, stages: int) -> tuple[int, ...]:
         return (1,) + (2,) * (stages - 1)
 
-    def fits(self, spec: NetSpec) -> bool:
+    def violation(self, spec: NetSpec) -> str | None:
+        """'over' if a max bound is exceeded, else 'under' if a min bound is missed, else None."""
         cx = complexity(spec, self.image_size)
-        return (
-            self.min_macs <= cx.macs
-            and (self.max_macs is None or cx.macs <= self.max_macs)
-            and self.min_params <= cx.params
-            and (self.max_params is None or cx.params <= self.max_params)
-        )
-
-    def _over(self, spec: NetSpec) -> bool:
-        cx = complexity(spec, self.image_size)
-        return (self.max_macs is not None and cx.macs > self.max_macs) or (
+        if (self.max_macs is not None and cx.macs > self.max_macs) or (
             self.max_params is not None and cx.params > self.max_params
-        )
+        ):
+            return "over"
+        return "under" if cx.macs < self.min_macs or cx.params < self.min_params else None
 
-    def _under(self, spec: NetSpec) -> bool:
-        cx = complexity(spec, self.image_size)
-        return cx.macs < self.min_macs or cx.params < self.min_params
+    def fits(self, spec: NetSpec) -> bool:
+        return self.violation(spec) is None
 
     def describe(self) -> str:
         def bound(low: int, high: int | None, unit: str) -> str:
@@ -143,15 +136,14 @@ def _fit_ladder(draft: Callable[[float, float], NetSpec], budget: Budget) -> Net
     """Complexity grows with both scales, so a bisection finds the first step past the violated
     bound; a short scan from there handles a narrow min..max window."""
     spec = draft(1.0, 1.0)
-    if budget.fits(spec):
+    violated = budget.violation(spec)
+    if violated is None:
         return spec
-    over = budget._over(spec)
-    ladder = _DOWN if over else _UP
-    beyond = (lambda s: not budget._over(s)) if over else (lambda s: not budget._under(s))
+    ladder = _DOWN if violated == "over" else _UP
     lo, hi = 0, len(ladder)
     while lo < hi:
         mid = (lo + hi) // 2
-        if beyond(draft(*ladder[mid])):
+        if budget.violation(draft(*ladder[mid])) != violated:
             hi = mid
         else:
             lo = mid + 1
