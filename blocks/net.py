@@ -26,10 +26,11 @@ def stem_complexity(spec: NetSpec, size: int, style: LayerStyle = DEFAULT) -> tu
     kernel, stride = (3, 1) if spec.stem == "small" else (7, 2)
     if spec.stem == "imagenet" and size < 4:
         raise ValueError(f"NetSpec.stem='imagenet' downsamples 4x and cannot take a {size}x{size} image: use stem='small'")
-    total, size = conv_cx(style, size, spec.in_channels, spec.stem_width, kernel, stride)
+    width = spec.stem_width
+    params, macs, acts, size = cx.conv_counts(size, spec.in_channels, width, kernel, stride, 1, style.conv_bias)
     if spec.stem == "imagenet":
         size = cx.pool(size, 3, 2, 1)
-    return total + cx.norm(spec.stem_width), size
+    return Complexity(params + cx.norm_params(width), macs, acts), size
 
 
 def _block(stage: StageSpec, in_channels: int, stride: int, style: LayerStyle) -> nn.Module:
@@ -40,9 +41,9 @@ def _block(stage: StageSpec, in_channels: int, stride: int, style: LayerStyle) -
 
 def _block_complexity(stage: StageSpec, size: int, in_channels: int, stride: int, style: LayerStyle):
     if stage.block == "basic":
-        return BasicBlock.complexity(size, in_channels, stage.width, stride, style=style)
+        return BasicBlock.complexity(size, in_channels, stage.width, stride, None, style)
     return BottleneckBlock.complexity(
-        size, in_channels, stage.width, stage.bottleneck_width, stage.cardinality, stride, style=style
+        size, in_channels, stage.width, stage.bottleneck_width, stage.cardinality, stride, None, style
     )
 
 
@@ -54,7 +55,12 @@ def stage(spec: StageSpec, in_channels: int, style: LayerStyle = DEFAULT) -> nn.
 
 
 def stage_complexity(spec: StageSpec, size: int, in_channels: int, style: LayerStyle = DEFAULT):
+    """The first block, then ``depth - 1`` times the next one (all blocks after the first are equal)."""
     first, out = _block_complexity(spec, size, in_channels, spec.stride, style)
+    if spec.depth == 1:
+        return first, out
+    if spec.stride == 1 and in_channels == spec.width:  # no projection: the first block is one of them
+        return first * spec.depth, out
     rest, _ = _block_complexity(spec, out, spec.width, 1, style)
     return first + rest * (spec.depth - 1), out
 

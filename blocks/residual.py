@@ -6,9 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .complexity import Complexity
-from .layers import DEFAULT, LayerStyle, conv, conv_cx, norm
-from .complexity import norm as norm_cx
+from .complexity import Complexity, conv_counts, norm_params
+from .layers import DEFAULT, LayerStyle, conv, norm
 
 
 def needs_projection(in_channels: int | None, width: int, stride: int) -> bool:
@@ -26,8 +25,10 @@ class Projection(nn.Sequential):
 
     @staticmethod
     def complexity(size: int, in_channels: int, width: int, stride: int, style: LayerStyle) -> Complexity:
-        total, _ = conv_cx(style, size, in_channels, width, 1, stride)
-        return total + norm_cx(width) if style.projection_norm else total
+        params, macs, acts, _ = conv_counts(size, in_channels, width, 1, stride, 1, style.conv_bias)
+        if style.projection_norm:
+            params += norm_params(width)
+        return Complexity(params, macs, acts)
 
 
 class BasicBlock(nn.Module):
@@ -67,11 +68,12 @@ class BasicBlock(nn.Module):
     ) -> tuple[Complexity, int]:
         if projection is None:
             projection = needs_projection(in_channels, width, stride)
-        c1, out = conv_cx(style, size, in_channels, width, 3, stride)
-        c2, _ = conv_cx(style, out, width, width, 3)
-        total = c1 + c2 + norm_cx(width) * 2
+        # Plain-int counts per layer, one Complexity per block: complexity() is called in loops.
+        p1, m1, a1, out = conv_counts(size, in_channels, width, 3, stride, 1, style.conv_bias)
+        p2, m2, a2, _ = conv_counts(out, width, width, 3, 1, 1, style.conv_bias)
+        total = Complexity(p1 + p2 + 2 * norm_params(width), m1 + m2, a1 + a2)  # bn1, bn2
         if projection:
-            total = total + Projection.complexity(size, in_channels, width, stride, style)
+            total += Projection.complexity(size, in_channels, width, stride, style)
         return total, out
 
 
@@ -122,12 +124,14 @@ class BottleneckBlock(nn.Module):
         check_grouping(bottleneck_width, cardinality)
         if projection is None:
             projection = needs_projection(in_channels, width, stride)
-        c1, _ = conv_cx(style, size, in_channels, bottleneck_width, 1)
-        c2, out = conv_cx(style, size, bottleneck_width, bottleneck_width, 3, stride, cardinality)
-        c3, _ = conv_cx(style, out, bottleneck_width, width, 1)
-        total = c1 + c2 + c3 + norm_cx(bottleneck_width) * 2 + norm_cx(width)
+        inner, bias = bottleneck_width, style.conv_bias
+        p1, m1, a1, _ = conv_counts(size, in_channels, inner, 1, 1, 1, bias)
+        p2, m2, a2, out = conv_counts(size, inner, inner, 3, stride, cardinality, bias)
+        p3, m3, a3, _ = conv_counts(out, inner, width, 1, 1, 1, bias)
+        norms = 2 * norm_params(inner) + norm_params(width)  # bn1, bn2, bn3
+        total = Complexity(p1 + p2 + p3 + norms, m1 + m2 + m3, a1 + a2 + a3)
         if projection:
-            total = total + Projection.complexity(size, in_channels, width, stride, style)
+            total += Projection.complexity(size, in_channels, width, stride, style)
         return total, out
 
 

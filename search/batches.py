@@ -30,7 +30,7 @@ def random_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 class DeviceData:
     """The splits of a dataset held on ``device``."""
 
-    def __init__(self, splits: Splits, device: torch.device, channels_last: bool = False) -> None:
+    def __init__(self, splits: Splits, device: torch.device, channels_last: bool = True) -> None:
         self.splits = {
             name: (torch.from_numpy(x.copy()).to(device), torch.from_numpy(y.copy()).to(device))
             for name, x, y in (

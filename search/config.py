@@ -14,6 +14,7 @@ from .train import TrainConfig
 
 SAMPLERS = ("tpe", "random", "nsga2", "gp", "qmc")
 SCHEDULERS = ("asha", "fifo")
+STOPPED_AS = ("pruned", "complete")  # how a scheduler-stopped trial is told to Optuna
 OBJECTIVES = {"accuracy": "max", "macs": "min", "params": "min", "flops": "min"}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ADDRESS = re.compile(r"^(auto|(ray://)?[A-Za-z0-9.\-\[\]:]+:\d{1,5})$")
@@ -51,6 +52,7 @@ class StudyConfig:
     max_mparams: float | None = None
     sampler: str = "tpe"
     scheduler: str = "asha"
+    stopped_as: str = "pruned"
     objectives: tuple[str, ...] = ("accuracy",)
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
@@ -76,6 +78,8 @@ class StudyConfig:
             raise ValueError(f"unknown sampler {self.sampler!r}: choose from {', '.join(SAMPLERS)}")
         if self.scheduler not in SCHEDULERS:
             raise ValueError(f"unknown scheduler {self.scheduler!r}: choose from {', '.join(SCHEDULERS)}")
+        if self.stopped_as not in STOPPED_AS:
+            raise ValueError(f"--stopped-as must be one of {', '.join(STOPPED_AS)}, got {self.stopped_as!r}")
         bad = [o for o in self.objectives if o not in OBJECTIVES]
         if bad or not self.objectives or self.objectives[0] != "accuracy" or len(set(self.objectives)) != len(self.objectives):
             raise ValueError(

@@ -19,11 +19,15 @@ FIRST_COLUMNS = [
     "params", "macs", "flops", "acts", "params_dense", "macs_dense", "param_reduction", "flop_reduction",
     "conv3x3_reduction", "max_cardinality", "min_group_width", "latency_ms", "dense_latency_ms", "throughput",
     "dense_throughput", "speedup_vs_dense", "device", "train_seconds", "images_per_second", "error", "arch",
+    "trial_seconds", "eval_seconds", "setup_seconds", "measure_seconds", "compile_seconds", "worker_pid",
+    "worker_peak_rss_mb", "worker_rss_mb",
 ]
 INTEGER = ["trial", "epochs", "params", "macs", "flops", "acts", "params_dense", "macs_dense", "max_cardinality",
-           "min_group_width"]
+           "min_group_width", "worker_pid"]
 FLOAT = ["accuracy", "test_accuracy", "param_reduction", "flop_reduction", "conv3x3_reduction", "latency_ms",
-         "dense_latency_ms", "throughput", "dense_throughput", "speedup_vs_dense", "train_seconds", "images_per_second"]
+         "dense_latency_ms", "throughput", "dense_throughput", "speedup_vs_dense", "train_seconds", "images_per_second",
+         "trial_seconds", "eval_seconds", "setup_seconds", "measure_seconds", "compile_seconds", "worker_peak_rss_mb",
+         "worker_rss_mb"]
 STRING = ["state", "space", "dataset", "device", "error", "arch"]
 STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running", "WAITING": "waiting"}
 

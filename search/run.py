@@ -8,7 +8,7 @@ from dataclasses import fields
 
 from spaces.describe import OneLineParser
 
-from .config import OBJECTIVES, SAMPLERS, SCHEDULERS, StudyConfig
+from .config import OBJECTIVES, SAMPLERS, SCHEDULERS, STOPPED_AS, StudyConfig
 
 DEFAULTS = StudyConfig()
 
@@ -35,6 +35,8 @@ def parser() -> argparse.ArgumentParser:
     add("--budget-mparams", type=bounds, help="parameter bounds in millions, MAX or MIN:MAX")
     add("--sampler", choices=SAMPLERS, help=f"Optuna sampler (default {DEFAULTS.sampler})")
     add("--scheduler", choices=SCHEDULERS, help=f"Ray Tune scheduler (default {DEFAULTS.scheduler})")
+    add("--stopped-as", choices=STOPPED_AS,
+        help="how a trial the scheduler stops early is told to Optuna: pruned (default) or complete (Ray's stock OptunaSearch)")
     add("--objective", choices=["accuracy"], help="single objective (the default)")
     add("--objectives", help=f"comma list for a Pareto search, accuracy first: e.g. accuracy,macs (of {', '.join(OBJECTIVES)})")
     add("--cpus-per-trial", type=float, help=f"CPUs each trial gets (default {DEFAULTS.cpus_per_trial:g})")
@@ -47,6 +49,7 @@ def parser() -> argparse.ArgumentParser:
     add("--address", help="address of an existing Ray cluster to join (default: start a local one)")
     add("--batch-size", type=int, help="training batch size (default 32)")
     add("--lr", type=float, help="peak learning rate (default 0.05)")
+    add("--compile", action="store_true", default=None, help="torch.compile each trial's network (compile time reported apart)")
     add("--resume", action="store_true", help="continue the study of this name")
     return p
 
@@ -54,7 +57,7 @@ def parser() -> argparse.ArgumentParser:
 def overrides(args: argparse.Namespace) -> dict:
     """The StudyConfig fields the user set on the command line."""
     out = {k: getattr(args, k) for k in ("space", "dataset", "data_dir", "download", "trials", "epochs", "sampler",
-                                          "scheduler", "cpus_per_trial", "gpus_per_trial", "max_concurrent", "seed",
+                                          "scheduler", "stopped_as", "cpus_per_trial", "gpus_per_trial", "max_concurrent", "seed",
                                           "results_dir", "storage", "address")}
     if args.budget_mmacs is not None:
         out["min_mmacs"], out["max_mmacs"] = args.budget_mmacs
@@ -62,7 +65,7 @@ def overrides(args: argparse.Namespace) -> dict:
         out["min_mparams"], out["max_mparams"] = args.budget_mparams
     if args.objectives is not None:
         out["objectives"] = tuple(o.strip() for o in args.objectives.split(","))
-    train = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr)) if v is not None}
+    train = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr), ("compile", args.compile)) if v is not None}
     out["train"] = train or None
     return {k: v for k, v in out.items() if v is not None}
 

@@ -16,7 +16,7 @@ from torch import nn
 from blocks import NetSpec, build
 
 THROUGHPUT_BATCH = 64
-TARGET_SECONDS = 0.2  # per network and measure: enough repeats for a stable median
+TARGET_SECONDS = 0.1  # per network and measure: enough repeats (>= 5) for a stable median
 
 
 def device_name(device: torch.device) -> str:

@@ -16,10 +16,12 @@ import math
 import os
 import time
 import warnings
-from typing import Any
+from typing import Any, Sequence
 
+import numpy as np
 import optuna
 import ray
+from optuna._hypervolume import compute_hypervolume  # private in Optuna 5.0: used only in hypervolume()
 from optuna.trial import TrialState
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
@@ -36,7 +38,8 @@ from .trial import run_trial
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 RESULT_ATTRS = ("accuracy", "test_accuracy", "epochs", "train_seconds", "images_per_second", "error", "latency_ms",
-                "dense_latency_ms", "throughput", "dense_throughput", "speedup_vs_dense", "device")
+                "dense_latency_ms", "throughput", "dense_throughput", "speedup_vs_dense", "device", "trial_seconds", "eval_seconds",
+                "setup_seconds", "measure_seconds", "compile_seconds", "worker_pid", "worker_peak_rss_mb", "worker_rss_mb")
 
 
 def make_sampler(name: str, seed: int, trials: int) -> optuna.samplers.BaseSampler:
@@ -107,11 +110,13 @@ def trainable(config: dict[str, Any], splits: Splits) -> None:
 class StudySearch(OptunaSearch):
     """OptunaSearch that tells Optuna the truth: a trial stopped by the scheduler before its
     epoch budget is PRUNED (with its per-epoch values), only a full run is COMPLETE, a trial that
-    reported an error is FAIL; and it resumes RUNNING trials of an interrupted driver first."""
+    reported an error is FAIL; and it resumes RUNNING trials of an interrupted driver first.
+    ``stopped_as="complete"``: stopped trials COMPLETE with their last result (stock, for benchmarks)."""
 
-    def __init__(self, *args: Any, epochs: int, resume: list[optuna.trial.FrozenTrial], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, epochs: int, resume: list[optuna.trial.FrozenTrial],
+                 stopped_as: str = "pruned", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._epochs, self._resume, self._reported = epochs, list(resume), {}
+        self._epochs, self._resume, self._reported, self._stopped_as = epochs, list(resume), {}, stopped_as
 
     def suggest(self, trial_id: str) -> dict | None:
         if self._resume and trial_id not in self._ot_trials:
@@ -150,7 +155,7 @@ class StudySearch(OptunaSearch):
     def _outcome(self, result: dict) -> tuple[TrialState, Any]:
         if "error" in result:
             return TrialState.FAIL, None
-        if int(result.get("epoch", 0)) < self._epochs:
+        if self._stopped_as == "pruned" and int(result.get("epoch", 0)) < self._epochs:
             return TrialState.PRUNED, None
         metrics = self.metric if isinstance(self.metric, list) else [self.metric]
         values = [float(result[m]) for m in metrics]
@@ -221,7 +226,7 @@ def run_tuner(config: StudyConfig, splits: Splits, study: optuna.Study, storage,
         functools.partial(define_trial, space=config.space, budget=budget, settings=settings),
         metric=metrics if len(metrics) > 1 else metrics[0], mode=modes if len(modes) > 1 else modes[0],
         sampler=study.sampler, study_name=config.name, storage=storage,
-        epochs=config.epochs, resume=stale,
+        epochs=config.epochs, resume=stale, stopped_as=config.stopped_as,
     )
     scheduler = (
         ASHAScheduler(time_attr="epoch", metric="accuracy", mode="max", max_t=config.epochs,
@@ -244,6 +249,12 @@ def run_tuner(config: StudyConfig, splits: Splits, study: optuna.Study, storage,
     )
     grid = tuner.fit()
     return len(grid.errors)
+
+
+def hypervolume(losses: Sequence[Sequence[float]], reference: Sequence[float]) -> float:
+    """Hypervolume that ``losses`` (every objective minimised) dominate up to ``reference``."""
+    points = np.asarray(losses, dtype=float).reshape(-1, len(reference))
+    return float(compute_hypervolume(points, np.asarray(reference, dtype=float)))
 
 
 def trial_name(trial) -> str:

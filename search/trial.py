@@ -4,8 +4,13 @@ reports a final result with a one-line ``error`` instead of raising."""
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import logging
 import os
+import resource
+import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -69,6 +74,29 @@ def inject_fault(number: int, trainer: Trainer) -> None:
             next(trainer.net.parameters()).fill_(float("nan"))
 
 
+def release_memory() -> None:
+    """Hand the freed heap of a finished trial back to the OS: glibc keeps it otherwise, and a
+    reused worker's resident memory then climbs with every trial (bench/memory.py)."""
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to trim
+            pass
+
+
+def worker_memory() -> dict[str, float]:
+    """This process's id and resident memory in MiB, now (Linux only) and at its peak."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+    out = {"worker_pid": os.getpid(), "worker_peak_rss_mb": peak}
+    try:
+        with open("/proc/self/statm") as f:
+            out["worker_rss_mb"] = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        pass
+    return out
+
+
 def device_for(gpus: float) -> torch.device:
     return torch.device("cuda" if gpus > 0 and torch.cuda.is_available() else "cpu")
 
@@ -76,6 +104,8 @@ def device_for(gpus: float) -> torch.device:
 def run_trial(config: dict[str, Any], splits: Splits, report: Report) -> None:
     """Train trial ``config['trial_number']`` to the end of its epoch budget (or until the
     scheduler stops it inside ``report``)."""
+    release_memory()  # what the worker's previous trial left
+    start = time.perf_counter()
     number, seed = int(config["trial_number"]), int(config["seed"])
     torch.set_num_threads(max(1, int(config["threads"])))
     device = device_for(float(config["gpus"]))
@@ -86,7 +116,7 @@ def run_trial(config: dict[str, Any], splits: Splits, report: Report) -> None:
     try:
         spec = NetSpec.from_dict(config["arch"])
         net = seeded_net(lambda: build(spec), seed)
-        trainer = Trainer(net, DeviceData(splits, device, device.type == "cuda"), train_config, device)
+        trainer = Trainer(net, DeviceData(splits, device), train_config, device)
         state = load_checkpoint(path)
         if state is not None:
             trainer.load_state_dict(state["trainer"])
@@ -94,11 +124,17 @@ def run_trial(config: dict[str, Any], splits: Splits, report: Report) -> None:
         if history and trainer.epoch >= train_config.epochs:
             report(history[-1])  # finished before an interruption: report again, train nothing
             return
+        setup = {"setup_seconds": time.perf_counter() - start}
         speed = measure(spec, splits.image_size, device)
+        setup["measure_seconds"] = time.perf_counter() - start - setup["setup_seconds"]
         inject_fault(number, trainer)
         for metrics in trainer.epochs():
             metrics.update(speed)
-            metrics["train_seconds"] = sum(h["epoch_seconds"] for h in history) + metrics["epoch_seconds"]
+            metrics.update(setup)
+            metrics.update(worker_memory())
+            metrics["trial_seconds"] = time.perf_counter() - start  # this run of the trial, all of it
+            for total, part in (("train_seconds", "epoch_seconds"), ("eval_seconds", "epoch_eval_seconds")):
+                metrics[total] = sum(h.get(part, 0.0) for h in history) + metrics[part]
             if trainer.epoch == train_config.epochs:
                 metrics["test_accuracy"], _ = trainer.evaluate("test")
             history.append(metrics)

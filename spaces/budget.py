@@ -119,13 +119,14 @@ Draft = Callable[[float, float, int], NetSpec]
 RELAX_LEVELS = 7
 
 
-def fit(draft: Draft, budget: Budget) -> NetSpec:
+def fit(draft: Draft, budget: Budget, relax_levels: int = RELAX_LEVELS) -> NetSpec:
     """The spec ``draft(width_scale, depth_scale, relax)`` that fits, nearest to (1, 1, 0).
 
     ``relax`` k asks the space to coarsen its grouping k halvings (cardinality or group width),
     tried only when no step of the ladder fits: large cardinalities make widths move in big
-    jumps that can step over a narrow min..max window."""
-    for relax in range(RELAX_LEVELS):
+    jumps that can step over a narrow min..max window. A space without grouping passes
+    ``relax_levels=1``: its drafts ignore ``relax``, so further levels would repeat the ladder."""
+    for relax in range(relax_levels):
         spec = _fit_ladder(lambda w, d: draft(w, d, relax), budget)
         if spec is not None:
             return spec
@@ -140,17 +141,25 @@ def _fit_ladder(draft: Callable[[float, float], NetSpec], budget: Budget) -> Net
     if violated is None:
         return spec
     ladder = _DOWN if violated == "over" else _UP
-    lo, hi = 0, len(ladder)
+    lo, hi, crossed = 0, len(ladder), None
     while lo < hi:
         mid = (lo + hi) // 2
-        if budget.violation(draft(*ladder[mid])) != violated:
-            hi = mid
+        spec = draft(*ladder[mid])
+        violation = budget.violation(spec)
+        if violation != violated:
+            hi, crossed = mid, (spec, violation)
         else:
             lo = mid + 1
-    for step in ladder[lo:]:
+    if crossed is None:  # even the ladder's last step violates the same bound
+        return None
+    spec, violation = crossed  # the step at lo, already drafted and counted: no second count
+    if violation is None:
+        return spec
+    for step in ladder[lo + 1:]:
         candidate = draft(*step)
-        if budget.fits(candidate):
+        if candidate != spec and budget.fits(candidate):  # an equal draft fails as ``spec`` did
             return candidate
+        spec = candidate
     return None
 
 
@@ -158,17 +167,22 @@ def scale_depth(depth: int, scale: float) -> int:
     return max(1, int(round(depth * scale)))
 
 
-def _ratio_fraction(ratio: float) -> Fraction:
-    return Fraction(ratio).limit_denominator(64)
+def _ratio_terms(ratio: float) -> tuple[int, int]:
+    """(numerator, denominator) of the fraction nearest ``ratio`` with a denominator <= 64."""
+    numerator, denominator = ratio.as_integer_ratio()
+    if denominator <= 64:  # exact already, as limit_denominator would return it; skips two Fractions
+        return numerator, denominator
+    frac = Fraction(ratio).limit_denominator(64)
+    return frac.numerator, frac.denominator
 
 
 def _align_inner(width: int, ratio: float, step_of: int) -> tuple[int, int]:
     """(width, inner): inner = round(width * ratio) moved to the nearest multiple of
     lcm(step_of, ratio's numerator), width = inner / ratio exactly."""
-    frac = _ratio_fraction(ratio)
-    step = math.lcm(step_of, frac.numerator)
+    numerator, denominator = _ratio_terms(ratio)
+    step = math.lcm(step_of, numerator)
     inner = max(step, int(round(width * ratio / step)) * step)
-    return inner * frac.denominator // frac.numerator, inner
+    return inner * denominator // numerator, inner
 
 
 def compatible_cardinality(width: int, ratio: float, cardinality: int) -> tuple[int, int]:

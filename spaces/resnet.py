@@ -32,7 +32,7 @@ class ResNetSpace:
             )
             return NetSpec(layers, budget.stem, ws[0], 0, budget.in_channels, budget.num_classes)
 
-        return fit(draft, budget)
+        return fit(draft, budget, relax_levels=1)  # no grouping to relax
 
     def configurations(self, budget: Budget) -> int:
         """Distinct (stages, depths, quantized widths) before budget repairs."""

@@ -53,7 +53,8 @@ class ResNeXtSpace:
     def _cap(self, cardinality: int, inner: int) -> int:
         """The largest offered cardinality up to the bottleneck width: narrow stages keep a
         cardinality from the list, so results group by the values the sampler offered."""
-        return max((c for c in self.cardinalities if c <= max(1, min(cardinality, inner))), default=1)
+        limit = max(1, min(cardinality, inner))
+        return max((c for c in self.cardinalities if c <= limit), default=1)
 
     def configurations(self, budget: Budget) -> int:
         widths = len({quantize(w) for w in range(self.min_width, self.max_width + 1)})

@@ -36,6 +36,16 @@ def test_table_has_one_row_per_trial_with_final_states(small_study):
     assert pd.read_csv(small_study / "trials.csv").shape[0] == 6
 
 
+def test_time_and_memory_columns_account_for_each_trial(small_study):
+    df = results.load(small_study)
+    parts = df[["train_seconds", "eval_seconds", "setup_seconds", "measure_seconds"]]
+    assert (parts > 0).all().all() and (parts.sum(axis=1) <= df["trial_seconds"]).all()
+    span = (df["datetime_complete"] - df["datetime_start"]).dt.total_seconds()
+    assert (df["trial_seconds"] <= span + 1e-3).all()  # a trial's own time lies inside its Optuna span
+    assert df["worker_pid"].nunique() == 1  # one trial at a time: Ray reuses one worker for all
+    assert (df["worker_rss_mb"] > 50).all() and (df["worker_peak_rss_mb"] >= df["worker_rss_mb"] - 1).all()
+
+
 def test_complexity_columns_equal_the_analytic_complexity_of_each_arch(small_study):
     for row in results.load(small_study).itertuples():
         spec = NetSpec.from_json(row.arch)
@@ -59,6 +69,29 @@ def test_states_agree_with_optuna_and_pruned_trials_are_pruned(small_study):
         else:
             assert row["epochs"] == 3 and 0 < row["test_accuracy"] <= 1
             assert trials[number].value == pytest.approx(row["accuracy"])
+
+
+def test_stopped_as_complete_tells_stopped_trials_complete_with_their_last_accuracy(ray_session, tmp_path):
+    """Stock OptunaSearch's behaviour, kept for the search-efficiency benchmark."""
+    argv = TINY + ["--trials", "6", "--epochs", "3", "--max-concurrent", "1", "--name", "stock",  # as small_study
+                   "--stopped-as", "complete", "--results-dir", str(tmp_path)]
+    assert main(argv) == 0
+    df = results.load(tmp_path / "stock").set_index("trial")
+    trials = optuna_trials(tmp_path / "stock", "stock")
+    assert (df["state"] == "COMPLETE").all() and {t.state.name for t in trials.values()} == {"COMPLETE"}
+    stopped = df[df["epochs"] < 3]
+    assert len(stopped) >= 1, "ASHA stopped no trial: the test no longer covers stopped trials"
+    for number, row in df.iterrows():
+        assert trials[number].value == pytest.approx(row["accuracy"])  # the last result: best accuracy so far
+        assert sorted(trials[number].intermediate_values) == list(range(1, row["epochs"] + 1))
+
+
+def test_hypervolume_of_a_two_objective_front():
+    from search.study import hypervolume
+
+    losses = [(-0.9, 0.5), (-0.5, 0.2), (-0.4, 0.6)]  # the last is dominated
+    assert hypervolume(losses, (0.0, 1.0)) == pytest.approx(0.9 * 0.5 + 0.5 * 0.3)
+    assert hypervolume([], (0.0, 1.0)) == 0.0
 
 
 def test_sampled_parameters_replay_to_the_stored_arch(small_study):

@@ -46,6 +46,19 @@ def test_resume_from_state_dict_matches_an_uninterrupted_run(digits):
         assert torch.equal(a, b)
 
 
+def test_compiled_training_matches_eager_and_times_compilation_apart(digits):
+    eager, compiled = trainer(digits, epochs=1), trainer(digits, epochs=1, compile=True)
+    before = {k: v.clone() for k, v in compiled.net.state_dict().items()}
+    seconds = compiled.compile()
+    assert seconds > 0 and compiled.compile() == seconds  # compiled once
+    assert all(torch.equal(before[k], v) for k, v in compiled.net.state_dict().items())  # warm-up left no trace
+    (e,), (c,) = list(eager.epochs()), list(compiled.epochs())
+    assert c["compile_seconds"] == seconds and "compile_seconds" not in e
+    assert c["train_loss"] == pytest.approx(e["train_loss"], rel=1e-3)
+    assert c["val_accuracy"] == pytest.approx(e["val_accuracy"], abs=0.02)
+    assert set(compiled.state_dict()["net"]) == set(eager.state_dict()["net"])  # checkpoints interchange
+
+
 def test_divergence_is_detected(digits):
     with pytest.raises(DivergedError, match="nan|inf"):
         list(trainer(digits, epochs=2, lr=1e12).epochs())
