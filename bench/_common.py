@@ -16,7 +16,8 @@ import torch
 from search.data import DataSpec, Splits, load
 
 REPO = Path(__file__).resolve().parent.parent
-CIFAR_ARCHIVE = REPO.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
+# the copy beside a checkout of this project; elsewhere set CIFAR_ARCHIVE (archive or extracted folder)
+CIFAR_ARCHIVE = Path(os.environ.get("CIFAR_ARCHIVE", REPO.parent / "shared" / "data" / "cifar10-jpg.tar.gz"))
 
 
 def cifar_root(source: Path = CIFAR_ARCHIVE, into: Path = Path("/tmp/cifar")) -> Path:
@@ -26,7 +27,8 @@ def cifar_root(source: Path = CIFAR_ARCHIVE, into: Path = Path("/tmp/cifar")) ->
         if (folder / "train").is_dir() and (folder / "test").is_dir():
             return folder
     if not source.is_file():
-        raise SystemExit(f"CIFAR-10 not found at {source}: give the archive or a folder with train/ and test/")
+        raise SystemExit(f"CIFAR-10 not found at {source}: set CIFAR_ARCHIVE to its archive or to a folder with "
+                         "train/ and test/ (or run on digits alone)")
     into.mkdir(parents=True, exist_ok=True)
     with tarfile.open(source) as tar:
         tar.extractall(into, filter="data")

@@ -103,7 +103,7 @@ def _fwd_bwd_seconds(conv: nn.Module, x: torch.Tensor, repeats: int = 20) -> flo
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--datasets", default="digits,cifar")
-    p.add_argument("--cifar-images", type=int, default=10_000)
+    p.add_argument("--cifar-images", type=int, default=2_000, help="CIFAR-10 training images (shares, not totals, are measured)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "bench-data")

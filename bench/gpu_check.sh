@@ -19,6 +19,6 @@ step torch 30 "$PY" -c "import torch; print(torch.__version__, torch.cuda.is_ava
 step complexity 60 "$PY" -m pytest -q -x tests/test_complexity.py
 step study 90 "$PY" -m search.run --name gpu-check --results-dir "$OUT_DIR/results" --trials 4 --epochs 2 \
     --gpus-per-trial 0.5 --max-concurrent 2
-step bench1-2 120 "$PY" bench/trainer_vs_textbook.py --device cuda --epochs 2 --workers 2 --compile
+step bench1-2 100 "$PY" bench/trainer_vs_textbook.py --device cuda --epochs 2 --workers 2 --compile
 step bench3 90 "$PY" bench/study_overhead.py -- --gpus-per-trial 0.5
 step sharing 90 "$PY" bench/gpu_sharing.py --trials 4 --epochs 2

@@ -57,6 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
              "all = early-stopped ones too, with their best accuracy so far")
     add("--max-concurrent", type=int, default=2, help="trials at once in each study (default 2)")
     add("--workdir", type=Path, help="where studies, data and curves go (default: a new temp folder)")
+    add("--reuse", action="store_true",
+        help="keep the runs already in --workdir and run only the missing ones (delete a run's folder to redo it)")
     add("--cifar", type=Path, default=CIFAR_ARCHIVE,
         help="CIFAR-10 JPEG archive, or its extracted folder with train/ and test/")
     add("--cifar-train", type=int, default=400, help="train images per class in the CIFAR-10 subset (default 400)")
@@ -192,15 +194,22 @@ def run_all(args: argparse.Namespace, workdir: Path) -> tuple[pd.DataFrame, dict
         name, began = f"{arm}-s{seed}", time.monotonic()
         (results_dir / "logs").mkdir(parents=True, exist_ok=True)
         log = results_dir / "logs" / f"{name}.log"
-        rc = run_study(study_argv(args, arm, seed, results_dir, data), results_dir / name, args.budget, log)
-        if rc not in (0, 130):  # 130: stopped by our Ctrl-C at the budget
-            tail = "".join(log.read_text().splitlines(keepends=True)[-20:])
-            raise SystemExit(f"{name}: search.run exited with {rc}; last lines of {log}:\n{tail}")
-        seconds[(arm, seed)] = time.monotonic() - began
-        part = curve(results.load(results_dir / name), args.budget, args.epochs, max_macs, args.count)
+        if not (args.reuse and (results_dir / name / "trials.parquet").exists()):
+            rc = run_study(study_argv(args, arm, seed, results_dir, data), results_dir / name, args.budget, log)
+            if rc not in (0, 130):  # 130: stopped by our Ctrl-C at the budget
+                tail = "".join(log.read_text().splitlines(keepends=True)[-20:])
+                raise SystemExit(f"{name}: search.run exited with {rc}; last lines of {log}:\n{tail}")
+        table = results.load(results_dir / name)
+        seconds[(arm, seed)] = time.monotonic() - began if not args.reuse else span_seconds(table)
+        part = curve(table, args.budget, args.epochs, max_macs, args.count)
         parts.append(part.assign(dataset=args.dataset, arm=arm, seed=seed))
         print(progress_line(args, arm, seed, part, seconds[(arm, seed)], time.monotonic() - start), flush=True)
     return pd.concat(parts, ignore_index=True), seconds
+
+
+def span_seconds(table: pd.DataFrame) -> float:
+    """First trial's start to last trial's end: the run time of a reused run (Ray's start-up not included)."""
+    return float((table["datetime_complete"].max() - table["datetime_start"].min()).total_seconds())
 
 
 def progress_line(args: argparse.Namespace, arm: str, seed: int, part: pd.DataFrame, took: float, elapsed: float) -> str:

@@ -19,8 +19,8 @@ FIRST_COLUMNS = [
     "params", "macs", "flops", "acts", "params_dense", "macs_dense", "param_reduction", "flop_reduction",
     "conv3x3_reduction", "max_cardinality", "min_group_width", "latency_ms", "dense_latency_ms", "throughput",
     "dense_throughput", "speedup_vs_dense", "device", "train_seconds", "images_per_second", "error", "arch",
-    "trial_seconds", "eval_seconds", "setup_seconds", "measure_seconds", "compile_seconds", "worker_pid",
-    "worker_peak_rss_mb", "worker_rss_mb",
+    "trial_seconds", "eval_seconds", "setup_seconds", "measure_seconds", "compile_seconds", "node", "hostname",
+    "worker_pid", "worker_peak_rss_mb", "worker_rss_mb",
 ]
 INTEGER = ["trial", "epochs", "params", "macs", "flops", "acts", "params_dense", "macs_dense", "max_cardinality",
            "min_group_width", "worker_pid"]
@@ -28,7 +28,7 @@ FLOAT = ["accuracy", "test_accuracy", "param_reduction", "flop_reduction", "conv
          "dense_latency_ms", "throughput", "dense_throughput", "speedup_vs_dense", "train_seconds", "images_per_second",
          "trial_seconds", "eval_seconds", "setup_seconds", "measure_seconds", "compile_seconds", "worker_peak_rss_mb",
          "worker_rss_mb"]
-STRING = ["state", "space", "dataset", "device", "error", "arch"]
+STRING = ["state", "space", "dataset", "device", "error", "arch", "node", "hostname"]
 STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running", "WAITING": "waiting"}
 
 
@@ -47,6 +47,9 @@ def table(rows: Iterable[dict[str, Any]], integer_params: Iterable[str] = ()) ->
 
 def typed(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
+    for column in FIRST_COLUMNS:  # a table written by an older version lacks the newer columns
+        if column not in df:
+            df[column] = pd.NA
     for column in INTEGER:
         df[column] = pd.to_numeric(df[column], errors="coerce").astype("Int64")
     for column in FLOAT:

@@ -33,6 +33,13 @@ def test_write_then_load_round_trips(tmp_path):
     assert results.load(tmp_path)["accuracy"].tolist()[0] == 0.9  # CSV when there is no Parquet
 
 
+def test_a_table_written_before_newer_columns_existed_still_loads(tmp_path):
+    old = results.table(ROWS).drop(columns=["node", "hostname", "worker_pid", "trial_seconds"])
+    old.to_parquet(tmp_path / "trials.parquet", index=False)
+    df = results.load(tmp_path)
+    assert df["node"].isna().all() and str(df["worker_pid"].dtype) == "Int64" and len(df) == len(ROWS)
+
+
 def test_load_by_study_name_under_results_dir(tmp_path):
     results.write(results.table(ROWS), tmp_path / "results" / "mine")
     assert len(results.load("mine", results_dir=tmp_path / "results")) == 4
