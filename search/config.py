@@ -62,6 +62,7 @@ class StudyConfig:
     results_dir: str = "results"
     storage: str | None = None
     address: str | None = None
+    storage_path: str | None = None
     train: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -96,6 +97,8 @@ class StudyConfig:
                 raise ValueError(f"--{name.replace('_', '-')} must be an integer >= {low}, got {value!r}")
         if self.address is not None and not ADDRESS.match(self.address):
             raise ValueError(f"--address {self.address!r} is not a Ray address: give HOST:PORT, ray://HOST:PORT or auto")
+        if self.storage_path is not None and not self.storage_path.strip():
+            raise ValueError("--storage-path is empty: give a shared folder or a URI such as s3://bucket/path")
         if not self.cpus_per_trial > 0 or self.gpus_per_trial < 0:
             raise ValueError("--cpus-per-trial must be > 0 and --gpus-per-trial >= 0 (fractions allowed)")
         self.budget(image_size=32, in_channels=3, num_classes=10)  # raises on bad bounds
@@ -109,6 +112,15 @@ class StudyConfig:
 
     def storage_url(self) -> str:
         return self.storage or f"sqlite:///{(self.study_dir() / 'optuna.db').resolve()}"
+
+    def trial_root(self) -> str:
+        """Where trial checkpoints and Ray's experiment state go: ``--storage-path``/<name> (a
+        shared folder or a pyarrow URI such as s3://bucket/path), else the study folder."""
+        if self.storage_path is None:
+            return str(self.study_dir().resolve())
+        if "://" in self.storage_path:
+            return f"{self.storage_path.rstrip('/')}/{self.name}"
+        return str((Path(self.storage_path) / self.name).resolve())
 
     def budget(self, image_size: int, in_channels: int, num_classes: int) -> Budget:
         max_mmacs = self.max_mmacs if self.max_mmacs is not None else DEFAULT_MAX_MMACS.get(self.dataset)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import spaces
@@ -40,9 +40,10 @@ def resolve(config: StudyConfig, resume: bool, overrides: dict) -> StudyConfig:
                 "or start another with --name NEW_NAME"
             )
         return config
-    if not saved.exists():
-        raise StudyError(f"--resume: there is no study {config.name!r} in {config.study_dir()} (no study.json)")
-    stored = StudyConfig.from_json(saved.read_text())
+    stored = saved_config(config, saved)
+    if stored is None:
+        raise StudyError(f"--resume: there is no study {config.name!r} in {config.study_dir()} (no study.json)"
+                         + ("" if config.storage else "; a study kept in a shared --storage can be resumed from it"))
     for key, value in overrides.items():
         if key not in RUNTIME and value is not None and value != getattr(stored, key):
             raise StudyError(
@@ -52,16 +53,42 @@ def resolve(config: StudyConfig, resume: bool, overrides: dict) -> StudyConfig:
     return stored.with_overrides(**{k: v for k, v in overrides.items() if k in RUNTIME})
 
 
-RUNTIME = {"trials", "max_concurrent", "cpus_per_trial", "gpus_per_trial", "address", "results_dir"}
+def saved_config(config: StudyConfig, saved: Path) -> StudyConfig | None:
+    """The config the study was created with: its study.json, else (resuming on another machine)
+    the copy kept in its shared Optuna storage."""
+    if saved.exists():
+        return StudyConfig.from_json(saved.read_text())
+    if not config.storage or (config.storage.startswith("sqlite:///") and not Path(config.storage[10:]).exists()):
+        return None  # nothing shared to resume from (and no empty SQLite file left behind)
+    from . import study as study_module
+
+    text = study_module.stored_config(study_module.open_storage(config.storage), config.name)
+    return None if text is None else replace(StudyConfig.from_json(text), storage=config.storage)
+
+
+# may differ on resume: resources, and where a cluster or shared folder is mounted on this machine
+RUNTIME = {"trials", "max_concurrent", "cpus_per_trial", "gpus_per_trial", "address", "results_dir", "storage_path"}
 
 
 def prepare(config: StudyConfig, resume: bool, overrides: dict) -> Prepared:
     """Every check that needs no Ray: config, study folder, data, budget, storage."""
     config = resolve(config, resume, overrides)
+    check_storage_path(config)
     splits = load(DataSpec(config.dataset, config.data_dir, config.download))
     budget = config.budget(splits.image_size, splits.channels, splits.num_classes)
     spaces.check_budget(spaces.get(config.space), budget)
     return Prepared(config, splits)
+
+
+def check_storage_path(config: StudyConfig) -> None:
+    """A --storage-path URI that pyarrow cannot open is refused before anything starts."""
+    from .trial import is_uri, one_line, pyarrow_fs
+
+    if config.storage_path and is_uri(config.storage_path):
+        try:
+            pyarrow_fs(config.storage_path)
+        except Exception as err:
+            raise StudyError(f"--storage-path {config.storage_path!r}: {one_line(err)}") from None
 
 
 def write_json_atomic(path: Path, text: str) -> None:
@@ -83,7 +110,7 @@ def run(prepared: Prepared, resume: bool) -> int:
     study_dir = config.study_dir()
     study_dir.mkdir(parents=True, exist_ok=True)
     with StudyLock(study_dir):
-        if not resume:
+        if not resume or not (study_dir / "study.json").exists():
             write_json_atomic(study_dir / "study.json", config.to_json())
         return _run_locked(config, splits, study_module, storage, resume)
 

@@ -46,7 +46,9 @@ def parser() -> argparse.ArgumentParser:
     add("--name", help="study name (default <space>-<dataset>)")
     add("--results-dir", help=f"where study folders are written (default {DEFAULTS.results_dir})")
     add("--storage", help="Optuna storage URL (default sqlite:///<results-dir>/<name>/optuna.db)")
-    add("--address", help="address of an existing Ray cluster to join (default: start a local one)")
+    add("--address", help="address of an existing Ray cluster to join: auto or HOST:PORT (default: start a local one)")
+    add("--storage-path", help="where trial checkpoints and Ray's state go, shared by all nodes: a folder or a pyarrow "
+                               "URI such as s3://bucket/path (default: the study folder)")
     add("--batch-size", type=int, help="training batch size (default 32)")
     add("--lr", type=float, help="peak learning rate (default 0.05)")
     add("--compile", action="store_true", default=None, help="torch.compile each trial's network (compile time reported apart)")
@@ -58,7 +60,7 @@ def overrides(args: argparse.Namespace) -> dict:
     """The StudyConfig fields the user set on the command line."""
     out = {k: getattr(args, k) for k in ("space", "dataset", "data_dir", "download", "trials", "epochs", "sampler",
                                           "scheduler", "stopped_as", "cpus_per_trial", "gpus_per_trial", "max_concurrent", "seed",
-                                          "results_dir", "storage", "address")}
+                                          "results_dir", "storage", "address", "storage_path")}
     if args.budget_mmacs is not None:
         out["min_mmacs"], out["max_mmacs"] = args.budget_mmacs
     if args.budget_mparams is not None:

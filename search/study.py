@@ -16,6 +16,7 @@ import math
 import os
 import time
 import warnings
+from dataclasses import replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -39,7 +40,7 @@ from .trial import run_trial
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 RESULT_ATTRS = ("accuracy", "test_accuracy", "epochs", "train_seconds", "images_per_second", "error", "latency_ms",
                 "dense_latency_ms", "throughput", "dense_throughput", "speedup_vs_dense", "device", "trial_seconds", "eval_seconds",
-                "setup_seconds", "measure_seconds", "compile_seconds", "worker_pid", "worker_peak_rss_mb", "worker_rss_mb")
+                "setup_seconds", "measure_seconds", "compile_seconds", "worker_pid", "worker_peak_rss_mb", "worker_rss_mb", "node", "hostname")
 
 
 def make_sampler(name: str, seed: int, trials: int) -> optuna.samplers.BaseSampler:
@@ -83,6 +84,12 @@ def study_exists(storage: optuna.storages.BaseStorage, name: str) -> bool:
     return any(s.study_name == name for s in storage.get_all_studies())
 
 
+def stored_config(storage: optuna.storages.BaseStorage, name: str) -> str | None:
+    """The StudyConfig JSON a study keeps in its storage, if the storage holds that study."""
+    match = [s for s in storage.get_all_studies() if s.study_name == name]
+    return match[0].user_attrs.get("config") if match else None
+
+
 def define_trial(trial: optuna.Trial, space: str, budget: spaces.Budget, settings: dict[str, Any]) -> dict[str, Any]:
     """Define-by-run: sample a spec, store its complexity on the Optuna trial, and give Ray the
     trial's whole configuration under one key (so no name can clash with a sampled one)."""
@@ -103,7 +110,7 @@ def define_trial(trial: optuna.Trial, space: str, budget: spaces.Budget, setting
 def trainable(config: dict[str, Any], splits: Splits) -> None:
     trial = dict(config["trial"])
     trial["threads"] = max(1, int(tune.get_context().get_trial_resources().head_cpus))  # what Ray gave it
-    extra = {"macs": trial["macs"], "params": trial["params"]}
+    extra = {"macs": trial["macs"], "params": trial["params"], "node": ray.get_runtime_context().get_node_id()[:12]}
     run_trial(trial, splits, lambda metrics: tune.report({**metrics, **extra}))
 
 
@@ -203,8 +210,9 @@ def open_study(config: StudyConfig, storage: optuna.storages.BaseStorage, resume
         storage=storage, study_name=config.name, directions=directions, load_if_exists=resume,
         sampler=make_sampler(config.sampler, config.seed, config.trials),
     )
-    if not resume:
-        for key, value in (("space", config.space), ("dataset", config.dataset)):
+    if not resume:  # the config travels with the storage, so another machine can resume from it
+        shared = replace(config, storage=None)  # no password in the database
+        for key, value in (("space", config.space), ("dataset", config.dataset), ("config", shared.to_json())):
             study.set_user_attr(key, value)
     stale = [t for t in study.get_trials(deepcopy=False) if t.state not in FINISHED]
     return study, stale
@@ -218,7 +226,7 @@ def run_tuner(config: StudyConfig, splits: Splits, study: optuna.Study, storage,
         return 0
     budget = config.budget(splits.image_size, splits.channels, splits.num_classes)
     settings = {
-        "train": config.train_config(), "seed": config.seed, "study_dir": str(config.study_dir().resolve()),
+        "train": config.train_config(), "seed": config.seed, "trial_root": config.trial_root(),
         "gpus": config.gpus_per_trial,
     }
     metrics, modes = config.metric_modes
@@ -242,7 +250,7 @@ def run_tuner(config: StudyConfig, splits: Splits, study: optuna.Study, storage,
             trial_name_creator=trial_name, trial_dirname_creator=trial_name,
         ),
         run_config=tune.RunConfig(
-            name=time.strftime("run-%Y%m%d-%H%M%S-") + str(os.getpid()), storage_path=str((config.study_dir() / "ray").resolve()), verbose=0,
+            name=time.strftime("run-%Y%m%d-%H%M%S-") + str(os.getpid()), storage_path=f"{config.trial_root()}/ray", verbose=0,
             callbacks=[StudyCallback(write_table, progress, study)],
             failure_config=tune.FailureConfig(max_failures=0),
         ),

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import io
 import logging
 import os
 import resource
+import socket
 import sys
 import time
 from pathlib import Path
@@ -28,28 +30,59 @@ log = logging.getLogger(__name__)
 Report = Callable[[dict[str, Any]], None]
 
 
-def checkpoint_path(study_dir: str | Path, number: int) -> Path:
-    """Where trial ``number`` (its Optuna number) keeps its last epoch."""
-    return Path(study_dir) / "trials" / f"{number:05d}" / "checkpoint.pt"
+def checkpoint_path(root: str | Path, number: int) -> Path | str:
+    """Where trial ``number`` (its Optuna number) keeps its last epoch, under ``root``: a folder
+    (a Path) or a pyarrow URI such as s3://bucket/study (a str)."""
+    if is_uri(root):
+        return f"{str(root).rstrip('/')}/trials/{number:05d}/checkpoint.pt"
+    return Path(root) / "trials" / f"{number:05d}" / "checkpoint.pt"
 
 
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Written to a temporary file and renamed, so a kill never leaves half a checkpoint."""
+def is_uri(location: str | Path) -> bool:
+    return isinstance(location, str) and "://" in location
+
+
+def save_checkpoint(path: Path | str, state: dict[str, Any]) -> None:
+    """Written to a temporary file and renamed, so a kill never leaves half a checkpoint (an
+    object store publishes an object only once it is whole)."""
+    if is_uri(path):
+        filesystem, inner = pyarrow_fs(path)
+        filesystem.create_dir(inner.rpartition("/")[0], recursive=True)
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        with filesystem.open_output_stream(inner) as out:
+            out.write(buffer.getvalue())
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: Path) -> dict[str, Any] | None:
+def load_checkpoint(path: Path | str) -> dict[str, Any] | None:
     """The saved state, or None (with a warning) when it is missing or unreadable."""
-    if not path.exists():
-        return None
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        if is_uri(path):
+            filesystem, inner = pyarrow_fs(path)
+            if filesystem.get_file_info(inner).type.name == "NotFound":
+                return None
+            with filesystem.open_input_stream(inner) as f:
+                source = io.BytesIO(f.read())
+        elif not path.exists():
+            return None
+        else:
+            source = path
+        return torch.load(source, map_location="cpu", weights_only=True)
     except Exception as err:  # a truncated or corrupt file: start this trial again
         log.warning("checkpoint %s is unreadable (%s); trial restarts from scratch", path, one_line(err))
         return None
+
+
+def pyarrow_fs(uri: str):
+    """(filesystem, path inside it) of a URI, e.g. s3://, gs://, hdfs:// or file://."""
+    from pyarrow import fs
+
+    return fs.FileSystem.from_uri(uri)
 
 
 def one_line(err: BaseException) -> str:
@@ -85,10 +118,10 @@ def release_memory() -> None:
             pass
 
 
-def worker_memory() -> dict[str, float]:
-    """This process's id and resident memory in MiB, now (Linux only) and at its peak."""
+def worker_memory() -> dict[str, Any]:
+    """This process's host, id and resident memory in MiB, now (Linux only) and at its peak."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
-    out = {"worker_pid": os.getpid(), "worker_peak_rss_mb": peak}
+    out = {"hostname": socket.gethostname(), "worker_pid": os.getpid(), "worker_peak_rss_mb": peak}
     try:
         with open("/proc/self/statm") as f:
             out["worker_rss_mb"] = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -110,7 +143,7 @@ def run_trial(config: dict[str, Any], splits: Splits, report: Report) -> None:
     torch.set_num_threads(max(1, int(config["threads"])))
     device = device_for(float(config["gpus"]))
     train_config = TrainConfig(**config["train"], seed=seed)
-    path = checkpoint_path(config["study_dir"], number)
+    path = checkpoint_path(config["trial_root"], number)
     history: list[dict[str, float]] = []
     trainer, speed = None, {}
     try:

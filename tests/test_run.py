@@ -38,6 +38,9 @@ BAD = [
     (["--storage", "postgresql://alice:s3cret@127.0.0.1:1/db"], "cannot open storage"),
     (["--unknown-flag"], "unrecognized arguments"),
     (["--address", "not an address"], "is not a Ray address"),
+    (["--storage-path", " "], "--storage-path is empty"),
+    (["--storage-path", "nosuchscheme://bucket/x"], "--storage-path 'nosuchscheme://bucket/x'"),
+    (["--resume", "--storage", "sqlite:///shared.db"], "no study 'resnext-digits'"),
     (["--download", "--dataset", "nope"], "unknown dataset"),
 ]
 
@@ -69,5 +72,6 @@ def test_help_lists_the_flags(capsys):
     assert exit_.value.code == 0
     for flag in ("--space", "--dataset", "--data-dir", "--trials", "--epochs", "--budget-mmacs", "--budget-mparams",
                  "--sampler", "--scheduler", "--objective", "--objectives", "--cpus-per-trial", "--gpus-per-trial",
-                 "--max-concurrent", "--seed", "--name", "--results-dir", "--resume", "--address", "--storage"):
+                 "--max-concurrent", "--seed", "--name", "--results-dir", "--resume", "--address", "--storage",
+                 "--storage-path"):
         assert flag in out

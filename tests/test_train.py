@@ -77,8 +77,19 @@ def test_checkpoint_round_trip_and_corrupt_file(tmp_path, caplog):
     assert load_checkpoint(path) is None and "restarts from scratch" in caplog.text
 
 
+def test_checkpoints_under_a_uri_go_through_pyarrow(tmp_path, caplog):
+    root = f"file://{tmp_path}/shared/study"  # what --storage-path s3://... becomes, on a local filesystem
+    path = checkpoint_path(root, 7)
+    assert path == f"{root}/trials/00007/checkpoint.pt" and load_checkpoint(path) is None
+    save_checkpoint(path, {"epoch": 3})
+    assert load_checkpoint(path) == {"epoch": 3}
+    local = tmp_path / "shared" / "study" / "trials" / "00007" / "checkpoint.pt"
+    local.write_bytes(local.read_bytes()[:20])
+    assert load_checkpoint(path) is None and "restarts from scratch" in caplog.text
+
+
 def trial_config(tmp_path, **train) -> dict:
-    return {"trial_number": 0, "seed": 0, "threads": 1, "gpus": 0, "study_dir": str(tmp_path),
+    return {"trial_number": 0, "seed": 0, "threads": 1, "gpus": 0, "trial_root": str(tmp_path),
             "arch": SPEC.to_dict(), "train": {"epochs": 2, **train}}
 
 
