@@ -38,9 +38,12 @@ from .progress import Progress
 from .trial import run_trial
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-RESULT_ATTRS = ("accuracy", "test_accuracy", "epochs", "train_seconds", "images_per_second", "error", "latency_ms",
-                "dense_latency_ms", "throughput", "dense_throughput", "speedup_vs_dense", "device", "trial_seconds", "eval_seconds",
-                "setup_seconds", "measure_seconds", "compile_seconds", "worker_pid", "worker_peak_rss_mb", "worker_rss_mb", "node", "hostname")
+RESULT_ATTRS = (  # what a trial's last result leaves on its Optuna trial (the results table's columns)
+    "accuracy", "test_accuracy", "epochs", "train_seconds", "images_per_second", "error", "latency_ms",
+    "dense_latency_ms", "throughput", "dense_throughput", "speedup_vs_dense", "device", "trial_seconds",
+    "eval_seconds", "setup_seconds", "measure_seconds", "compile_seconds", "worker_pid", "worker_peak_rss_mb",
+    "worker_rss_mb", "node", "hostname",
+)
 
 
 def make_sampler(name: str, seed: int, trials: int) -> optuna.samplers.BaseSampler:
