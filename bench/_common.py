@@ -13,9 +13,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from blocks import presets
 from search.data import DataSpec, Splits, load
 
 REPO = Path(__file__).resolve().parent.parent
+# benchmarks 1 and 2: a network typical of the default study, and a dense ResNet-18 for small images
+NETS = {"resnext_digits": presets.resnext_digits, "resnet18_small": presets.resnet18_small}
 # the copy beside a checkout of this project; elsewhere set CIFAR_ARCHIVE (archive or extracted folder)
 CIFAR_ARCHIVE = Path(os.environ.get("CIFAR_ARCHIVE", REPO.parent / "shared" / "data" / "cifar10-jpg.tar.gz"))
 

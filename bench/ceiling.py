@@ -22,8 +22,8 @@ import torch
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
-from _common import dataset, machine, matmul_gflops, table
-from blocks import build, complexity, presets
+from _common import NETS, dataset, machine, matmul_gflops, table
+from blocks import build, complexity
 from search.batches import DeviceData
 from search.train import TrainConfig, Trainer
 
@@ -115,7 +115,7 @@ def main() -> None:
     ceiling, rows, convs = rates[args.threads], [], []
     for name in args.datasets.split(","):
         splits = dataset(name, args.workdir, args.cifar_images)
-        for net_name, make in (("resnext_digits", presets.resnext_digits), ("resnet18_small", presets.resnet18_small)):
+        for net_name, make in NETS.items():
             spec = make(num_classes=splits.num_classes, in_channels=splits.channels)
             data = DeviceData(splits, torch.device("cpu"))
             trainer = Trainer(build(spec), data, TrainConfig(epochs=3, batch_size=args.batch_size), torch.device("cpu"))

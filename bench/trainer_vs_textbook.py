@@ -24,8 +24,8 @@ from PIL import Image
 from torch import nn
 from torchvision import transforms
 
-from _common import dataset, machine, matmul_gflops, table
-from blocks import NetSpec, build, complexity, presets
+from _common import NETS, dataset, machine, matmul_gflops, table
+from blocks import NetSpec, build, complexity
 from search.batches import DeviceData
 from search.data import Splits
 from search.train import TrainConfig, Trainer, seeded_net
@@ -144,7 +144,7 @@ def main() -> None:
     for name in args.datasets.split(","):
         splits = dataset(name, args.workdir, args.cifar_images)
         args.dataset_name = name
-        for net_name, make in (("resnext_digits", presets.resnext_digits), ("resnet18_small", presets.resnet18_small)):
+        for net_name, make in NETS.items():
             spec = make(num_classes=splits.num_classes, in_channels=splits.channels)
             rows += compare(net_name, spec, splits, args, ceiling)
             print(table(rows[-len(args.workers) - 1 - args.compile:]), flush=True)

@@ -82,11 +82,11 @@ def prepare(config: StudyConfig, resume: bool, overrides: dict) -> Prepared:
 
 def check_storage_path(config: StudyConfig) -> None:
     """A --storage-path URI that pyarrow cannot open is refused before anything starts."""
-    from .trial import is_uri, one_line, pyarrow_fs
+    from .trial import filesystem_of, is_uri, one_line
 
     if config.storage_path and is_uri(config.storage_path):
         try:
-            pyarrow_fs(config.storage_path)
+            filesystem_of(config.storage_path)
         except Exception as err:
             raise StudyError(f"--storage-path {config.storage_path!r}: {one_line(err)}") from None
 

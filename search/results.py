@@ -38,18 +38,13 @@ def table(rows: Iterable[dict[str, Any]], integer_params: Iterable[str] = ()) ->
     for column in integer_params:
         if column in df:  # a stage that some networks lack leaves gaps: nullable ints
             df[column] = pd.to_numeric(df[column]).astype("Int64")
-    for column in FIRST_COLUMNS:
-        if column not in df:
-            df[column] = pd.NA
-    df = df[FIRST_COLUMNS + [c for c in df.columns if c not in FIRST_COLUMNS]]
     return typed(df)
 
 
 def typed(df: pd.DataFrame) -> pd.DataFrame:
-    df = df.copy()
-    for column in FIRST_COLUMNS:  # a table written by an older version lacks the newer columns
-        if column not in df:
-            df[column] = pd.NA
+    """Fixed columns first (added empty where missing: rows of failed trials, or a table written
+    by an older version), each with its type."""
+    df = df.reindex(columns=FIRST_COLUMNS + [c for c in df.columns if c not in FIRST_COLUMNS])
     for column in INTEGER:
         df[column] = pd.to_numeric(df[column], errors="coerce").astype("Int64")
     for column in FLOAT:

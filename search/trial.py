@@ -44,45 +44,38 @@ def is_uri(location: str | Path) -> bool:
 
 def save_checkpoint(path: Path | str, state: dict[str, Any]) -> None:
     """Written to a temporary file and renamed, so a kill never leaves half a checkpoint (an
-    object store publishes an object only once it is whole)."""
-    if is_uri(path):
-        filesystem, inner = pyarrow_fs(path)
-        filesystem.create_dir(inner.rpartition("/")[0], recursive=True)
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        with filesystem.open_output_stream(inner) as out:
-            out.write(buffer.getvalue())
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    object store's rename copies a whole object)."""
+    filesystem, inner = filesystem_of(path)
+    parent, _, name = inner.rpartition("/")
+    filesystem.create_dir(parent, recursive=True)
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    tmp = f"{parent}/.{name}.{os.getpid()}.tmp"
+    with filesystem.open_output_stream(tmp) as out:
+        out.write(buffer.getbuffer())
+    filesystem.move(tmp, inner)
 
 
 def load_checkpoint(path: Path | str) -> dict[str, Any] | None:
     """The saved state, or None (with a warning) when it is missing or unreadable."""
     try:
-        if is_uri(path):
-            filesystem, inner = pyarrow_fs(path)
-            if filesystem.get_file_info(inner).type.name == "NotFound":
-                return None
-            with filesystem.open_input_stream(inner) as f:
-                source = io.BytesIO(f.read())
-        elif not path.exists():
+        filesystem, inner = filesystem_of(path)
+        if filesystem.get_file_info(inner).type.name == "NotFound":
             return None
-        else:
-            source = path
-        return torch.load(source, map_location="cpu", weights_only=True)
+        with filesystem.open_input_stream(inner) as f:
+            return torch.load(io.BytesIO(f.read()), map_location="cpu", weights_only=True)
     except Exception as err:  # a truncated or corrupt file: start this trial again
         log.warning("checkpoint %s is unreadable (%s); trial restarts from scratch", path, one_line(err))
         return None
 
 
-def pyarrow_fs(uri: str):
-    """(filesystem, path inside it) of a URI, e.g. s3://, gs://, hdfs:// or file://."""
+def filesystem_of(location: Path | str):
+    """(pyarrow filesystem, path inside it): a local path, or a URI such as s3://, gs://, file://."""
     from pyarrow import fs
 
-    return fs.FileSystem.from_uri(uri)
+    if is_uri(location):
+        return fs.FileSystem.from_uri(location)
+    return fs.LocalFileSystem(), str(Path(location).resolve())
 
 
 def one_line(err: BaseException) -> str:
