@@ -193,7 +193,7 @@ def restarted_at(h: Harness, number: int, runs_before: set[Path]) -> int:
     for run_dir in runs:
         progress = run_dir / f"trial_{number:05d}" / "progress.csv"
         if progress.exists() and progress.stat().st_size:
-            epoch = int(pd.read_csv(progress)["epoch"].iloc[0])
+            epoch = int(pd.read_csv(progress)["epochs"].iloc[0])
             assert epoch == 1, f"trial {number} with a corrupt checkpoint resumed at epoch {epoch}"
             return epoch
     raise AssertionError(f"trial {number} with a corrupt checkpoint never ran again")

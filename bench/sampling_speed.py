@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import warnings
 from dataclasses import dataclass
 
 import optuna
@@ -31,6 +30,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from _common import table
 from blocks import NetSpec, complexity
+from search import optuna_study
 from search.config import DEFAULT_MAX_MMACS
 from spaces import SPACES, Budget, BudgetError
 
@@ -79,12 +79,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
-    """The samplers as search/study.py makes them (TPE: multivariate, group, constant liar)."""
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True)
+    """The samplers as the study makes them (TPE: multivariate, group, constant liar)."""
+    return optuna_study.make_sampler(name, seed, trials=24)
 
 
 def sample(

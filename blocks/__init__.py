@@ -3,7 +3,7 @@
 Imports no Ray or Optuna: a spec in, a module or a count out."""
 
 from . import presets
-from .complexity import Complexity
+from .counting import Complexity
 from .d2l import ResNet, ResNet18, ResNeXtBlock, Residual
 from .grouping import GroupingReduction, grouping_reduction
 from .layers import LayerStyle

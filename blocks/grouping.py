@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import complexity as cx
+from . import counting as cx
 from .net import complexity, stage_input_sizes
 from .spec import NetSpec
 

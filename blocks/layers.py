@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from . import complexity as cx
+from . import counting as cx
 
 
 @dataclass(frozen=True)

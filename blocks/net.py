@@ -6,8 +6,8 @@ from collections import OrderedDict
 
 from torch import nn
 
-from . import complexity as cx
-from .complexity import Complexity
+from . import counting as cx
+from .counting import Complexity
 from .layers import DEFAULT, LayerStyle, conv, conv_cx, norm
 from .residual import BasicBlock, BottleneckBlock
 from .spec import NetSpec, StageSpec

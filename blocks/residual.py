@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .complexity import Complexity, conv_counts, norm_params
+from .counting import Complexity, conv_counts, norm_params
 from .layers import DEFAULT, LayerStyle, conv, norm
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from spaces import Budget
 
+from .cli import require_int
 from .train import TrainConfig
 
 SAMPLERS = ("tpe", "random", "nsga2", "gp", "qmc")
@@ -38,41 +39,50 @@ def default_name(space: str, dataset: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", f"{space_part}-{data_part}").strip("._-")[:100] or "study"
 
 
+def _may_change_on_resume(default: Any) -> Any:
+    """A field that a resumed study may take anew: resources, and where a cluster or a shared
+    folder is mounted on this machine. Every other field is fixed when the study is created."""
+    return field(default=default, metadata={"may_change_on_resume": True})
+
+
 @dataclass(frozen=True)
 class StudyConfig:
-    space: str = "resnext"
-    dataset: str = "digits"
-    data_dir: str = "data"
-    download: bool = False
-    trials: int = 24
-    epochs: int = 10
-    min_mmacs: float = 0.0
+    """Everything a study needs; saved as study.json in its folder (and, without the storage URL,
+    in its Optuna storage), so that ``--resume`` continues it as it was created."""
+
+    space: str = "resnext"  # a built-in space's name, or package.module:function
+    dataset: str = "digits"  # digits, cifar10, cifar100, fashionmnist, mnist or imagefolder:PATH
+    data_dir: str = "data"  # where torchvision datasets and image caches live
+    download: bool = False  # may torchvision download the dataset
+    trials: int = _may_change_on_resume(24)  # trials in the study, in all
+    min_mmacs: float = 0.0  # MACs bounds of a network, in millions (None: no upper bound)
     max_mmacs: float | None = None
-    min_mparams: float = 0.0
+    min_mparams: float = 0.0  # parameter bounds, in millions
     max_mparams: float | None = None
-    sampler: str = "tpe"
-    scheduler: str = "asha"
-    stopped_as: str = "pruned"
-    objectives: tuple[str, ...] = ("accuracy",)
-    cpus_per_trial: float = 1.0
-    gpus_per_trial: float = 0.0
-    max_concurrent: int = 2
-    seed: int = 0
-    name: str = ""
-    results_dir: str = "results"
-    storage: str | None = None
-    address: str | None = None
-    storage_path: str | None = None
-    train: dict[str, Any] = field(default_factory=dict)
+    sampler: str = "tpe"  # one of SAMPLERS
+    scheduler: str = "asha"  # one of SCHEDULERS
+    stopped_as: str = "pruned"  # one of STOPPED_AS
+    objectives: tuple[str, ...] = ("accuracy",)  # accuracy first, then costs to minimise
+    cpus_per_trial: float = _may_change_on_resume(1.0)
+    gpus_per_trial: float = _may_change_on_resume(0.0)  # fractions share a GPU
+    max_concurrent: int = _may_change_on_resume(2)  # trials running at once
+    seed: int = 0  # the sampler's seed; trial n trains with seed + n
+    name: str = ""  # the study's name ("" = <space>-<dataset>)
+    results_dir: str = _may_change_on_resume("results")
+    storage: str | None = None  # Optuna storage URL (None = SQLite in the study folder)
+    address: str | None = _may_change_on_resume(None)  # a Ray cluster to join (None = start one)
+    storage_path: str | None = _may_change_on_resume(None)  # shared folder or URI for checkpoints
+    train: TrainConfig = TrainConfig()  # how every trial trains; its seed is the study's seed
 
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", default_name(self.space, self.dataset))
         check_name(self.name)
         object.__setattr__(self, "objectives", tuple(self.objectives))
+        train = self.train if isinstance(self.train, TrainConfig) else TrainConfig(**self.train)
+        object.__setattr__(self, "train", replace(train, seed=self.seed))
         self._check_choices()
         self._check_numbers()
-        TrainConfig(epochs=self.epochs, **self.train)  # raises on bad training settings
 
     def _check_choices(self) -> None:
         if self.sampler not in SAMPLERS:
@@ -91,10 +101,8 @@ class StudyConfig:
             raise ValueError("the qmc sampler is single-objective here: use nsga2, tpe or random for several objectives")
 
     def _check_numbers(self) -> None:
-        for name, low in (("trials", 1), ("epochs", 1), ("max_concurrent", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"--{name.replace('_', '-')} must be an integer >= {low}, got {value!r}")
+        require_int("--trials", self.trials, 1)
+        require_int("--max-concurrent", self.max_concurrent, 1)
         if self.address is not None and not ADDRESS.match(self.address):
             raise ValueError(f"--address {self.address!r} is not a Ray address: give HOST:PORT, ray://HOST:PORT or auto")
         if self.storage_path is not None and not self.storage_path.strip():
@@ -102,6 +110,14 @@ class StudyConfig:
         if not self.cpus_per_trial > 0 or self.gpus_per_trial < 0:
             raise ValueError("--cpus-per-trial must be > 0 and --gpus-per-trial >= 0 (fractions allowed)")
         self.budget(image_size=32, in_channels=3, num_classes=10)  # raises on bad bounds
+
+    @property
+    def epochs(self) -> int:
+        return self.train.epochs
+
+    @classmethod
+    def may_change_on_resume(cls, name: str) -> bool:
+        return any(f.name == name and f.metadata.get("may_change_on_resume") for f in fields(cls))
 
     @property
     def metric_modes(self) -> tuple[list[str], list[str]]:
@@ -128,20 +144,19 @@ class StudyConfig:
             image_size, in_channels, num_classes, self.min_mmacs, max_mmacs, self.min_mparams, self.max_mparams
         )
 
-    def train_config(self) -> dict[str, Any]:
-        """The training settings that trials get (the seed is per trial)."""
-        settings = TrainConfig(epochs=self.epochs, **self.train).to_dict()
-        settings.pop("seed")
-        return settings
-
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> StudyConfig:
         data = json.loads(text)
+        if "epochs" in data:  # written before the config held a TrainConfig: epochs sat beside it
+            data["train"] = {**data.get("train", {}), "epochs": data.pop("epochs")}
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def with_overrides(self, **changes: Any) -> StudyConfig:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def with_train(self, **changes: Any) -> StudyConfig:
+        return replace(self, train=replace(self.train, **changes))

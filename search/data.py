@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .io import write_atomic
+
 SPLIT_SEED = 0  # fixed: every study on a dataset compares trials on the same validation images
 TORCHVISION = {"cifar10": "CIFAR10", "cifar100": "CIFAR100", "fashionmnist": "FashionMNIST", "mnist": "MNIST"}
 NATURAL = {"cifar10", "cifar100", "imagefolder"}  # random crop + flip suit these, not digits
@@ -190,7 +192,8 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
 
 def _save_npz(path: Path, arrays: list[np.ndarray]) -> None:
     """Written to a temporary file and renamed, so an interrupted write leaves no cache."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-    np.savez(tmp, **{f"a{i}": a for i, a in enumerate(arrays)})
-    os.replace(tmp, path)
+    def save(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.savez would add .npz to a bare temp name
+            np.savez(f, **{f"a{i}": a for i, a in enumerate(arrays)})
+
+    write_atomic(path, save)

@@ -7,12 +7,16 @@ import sys
 import time
 from typing import TextIO
 
+import pandas as pd
+
+from .schema import FINISHED
+
 
 class Progress:
     def __init__(self, total: int, stream: TextIO | None = None) -> None:
         self.total, self._stream = total, stream
         self.start = time.monotonic()
-        self.counts = {"COMPLETE": 0, "PRUNED": 0, "FAIL": 0}
+        self.counts = dict.fromkeys(FINISHED, 0)
         self.running, self.best = 0, None
         self.last_shown = 0.0
 
@@ -53,17 +57,16 @@ class Progress:
         if self.tty or time.monotonic() - self.last_shown > 30:  # long trials: a line every 30 s
             self.show()
 
-    def finished(self, study) -> None:
-        """Counts re-read from the Optuna study, the source of truth."""
-        self.refresh(study)
+    def finished(self, table: pd.DataFrame) -> None:
+        """Counts re-read from the results table, just rewritten from the source of truth."""
+        self.refresh(table)
         self.show()
 
-    def refresh(self, study) -> None:
-        trials = study.get_trials(deepcopy=False)
+    def refresh(self, table: pd.DataFrame) -> None:
+        states = table["state"].value_counts()
         for state in self.counts:
-            self.counts[state] = sum(t.state.name == state for t in trials)
-        self.running = sum(t.state.name == "RUNNING" for t in trials)
-        values = [t.user_attrs.get("accuracy") for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
-        values = [v for v in values if v is not None]
-        if values:
-            self.best = max(values + ([self.best] if self.best is not None else []))
+            self.counts[state] = int(states.get(state, 0))
+        self.running = int(states.get("RUNNING", 0))
+        values = table.loc[table["state"].isin(["COMPLETE", "PRUNED"]), "accuracy"].dropna()
+        if len(values):
+            self.best = max([float(values.max())] + ([self.best] if self.best is not None else []))

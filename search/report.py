@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import plots, results
 from .analysis import best, edf, grouping_key, grouping_table, pareto
-from spaces.describe import OneLineParser
+from .cli import OneLineParser, require_int, run_main
 
 FRONT_COLUMNS = ["trial", "accuracy", "test_accuracy", "macs", "params", "max_cardinality", "flop_reduction",
                  "speedup_vs_dense"]
@@ -84,24 +84,23 @@ def write_report(df: pd.DataFrame, named: dict[str, pd.DataFrame], images: list[
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    return run_main("python -m search.report", lambda: report(args))
+
+
+def report(args) -> int:
+    require_int("--top", args.top, 1)
+    df, first = load_studies(args.studies, args.results_dir)
+    front = pareto(df, ("accuracy", "macs"))
+    named = tables(df, front, args.top)
+    for title, table in named.items():
+        print(f"## {title}\n\n{render(table, args.format)}\n")
+    out = Path(args.out) if args.out else first / "report"
     try:
-        if args.top < 1:
-            raise ValueError(f"--top must be >= 1, got {args.top}")
-        df, first = load_studies(args.studies, args.results_dir)
-        front = pareto(df, ("accuracy", "macs"))
-        named = tables(df, front, args.top)
-        for title, table in named.items():
-            print(f"## {title}\n\n{render(table, args.format)}\n")
-        out = Path(args.out) if args.out else first / "report"
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise ValueError(f"cannot write the report to {out}: {err.strerror}") from None
-        report = write_report(df, named, figures(df, front, out), out)
-    except ValueError as err:
-        print(f"python -m search.report: error: {err}", file=sys.stderr)
-        return 2
-    print(f"wrote {report} and its plots", file=sys.stderr)
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"cannot write the report to {out}: {err.strerror}") from None
+    path = write_report(df, named, figures(df, front, out), out)
+    print(f"wrote {path} and its plots", file=sys.stderr)
     return 0
 
 

@@ -12,25 +12,13 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from .analysis import best, edf, grouping_table, pareto, trends  # noqa: F401  (the public API)
+from . import io, schema
+from .analysis import best, edf, grouping_table, pareto, trends
 
-FIRST_COLUMNS = [
-    "trial", "state", "space", "dataset", "accuracy", "test_accuracy", "epochs",
-    "params", "macs", "flops", "acts", "params_dense", "macs_dense", "param_reduction", "flop_reduction",
-    "conv3x3_reduction", "max_cardinality", "min_group_width", "latency_ms", "dense_latency_ms", "throughput",
-    "dense_throughput", "speedup_vs_dense", "device", "train_seconds", "images_per_second", "error", "arch",
-    "trial_seconds", "eval_seconds", "setup_seconds", "measure_seconds", "compile_seconds", "node", "hostname",
-    "worker_pid", "worker_peak_rss_mb", "worker_rss_mb",
+__all__ = [  # the public API: the table, and its analysis re-exported
+    "best", "edf", "grouping_table", "load", "load_many", "pareto", "study_path", "summary", "table", "trends", "typed",
+    "write",
 ]
-INTEGER = ["trial", "epochs", "params", "macs", "flops", "acts", "params_dense", "macs_dense", "max_cardinality",
-           "min_group_width", "worker_pid"]
-FLOAT = ["accuracy", "test_accuracy", "param_reduction", "flop_reduction", "conv3x3_reduction", "latency_ms",
-         "dense_latency_ms", "throughput", "dense_throughput", "speedup_vs_dense", "train_seconds", "images_per_second",
-         "trial_seconds", "eval_seconds", "setup_seconds", "measure_seconds", "compile_seconds", "worker_peak_rss_mb",
-         "worker_rss_mb"]
-STRING = ["state", "space", "dataset", "device", "error", "arch", "node", "hostname"]
-STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running", "WAITING": "waiting"}
-
 
 def table(rows: Iterable[dict[str, Any]], integer_params: Iterable[str] = ()) -> pd.DataFrame:
     """Typed DataFrame of trial rows: fixed columns first, then sampled parameters."""
@@ -42,29 +30,26 @@ def table(rows: Iterable[dict[str, Any]], integer_params: Iterable[str] = ()) ->
 
 
 def typed(df: pd.DataFrame) -> pd.DataFrame:
-    """Fixed columns first (added empty where missing: rows of failed trials, or a table written
-    by an older version), each with its type."""
-    df = df.reindex(columns=FIRST_COLUMNS + [c for c in df.columns if c not in FIRST_COLUMNS])
-    for column in INTEGER:
-        df[column] = pd.to_numeric(df[column], errors="coerce").astype("Int64")
-    for column in FLOAT:
-        df[column] = pd.to_numeric(df[column], errors="coerce").astype("float64")
-    for column in STRING:
-        df[column] = df[column].astype("string")
-    for column in ("datetime_start", "datetime_complete"):
-        if column in df:
-            df[column] = pd.to_datetime(df[column], errors="coerce")
+    """The schema's columns first (added empty where missing: rows of failed trials, or a table
+    written by an older version), each with its type; sampled parameters after them."""
+    df = df.reindex(columns=list(schema.NAMES) + [c for c in df.columns if c not in schema.NAMES])
+    for column in schema.COLUMNS:
+        df[column.name] = _as(df[column.name], column.dtype)
     return df.sort_values("trial").reset_index(drop=True)
 
 
+def _as(values: pd.Series, dtype: str) -> pd.Series:
+    if dtype in ("int", "float"):
+        values = pd.to_numeric(values, errors="coerce")
+    elif dtype == "datetime":
+        values = pd.to_datetime(values, errors="coerce")
+    return values.astype(schema.DTYPES[dtype])
+
+
 def write(df: pd.DataFrame, study_dir: Path) -> None:
-    """trials.parquet and trials.csv, each written to a temporary file and renamed."""
-    study_dir.mkdir(parents=True, exist_ok=True)
-    for name, save in (("trials.parquet", lambda p: df.to_parquet(p, index=False)),
-                       ("trials.csv", lambda p: df.to_csv(p, index=False))):
-        tmp = study_dir / f".{name}.{os.getpid()}.tmp"
-        save(tmp)
-        os.replace(tmp, study_dir / name)
+    """trials.parquet and trials.csv, each written atomically."""
+    io.write_atomic(study_dir / "trials.parquet", lambda tmp: df.to_parquet(tmp, index=False))
+    io.write_atomic(study_dir / "trials.csv", lambda tmp: df.to_csv(tmp, index=False))
 
 
 def study_path(path_or_study: str | os.PathLike, results_dir: str | os.PathLike = "results") -> Path:
@@ -96,7 +81,7 @@ def load_many(paths: Iterable[str | os.PathLike], results_dir: str | os.PathLike
 def summary(df: pd.DataFrame, k: int = 5) -> str:
     """The short table printed at the end of a study."""
     states = df["state"].value_counts()
-    lines = [", ".join(f"{states[s]} {word}" for s, word in STATES.items() if states.get(s, 0))]
+    lines = [", ".join(f"{states[s]} {word}" for s, word in schema.STATE_WORDS.items() if states.get(s, 0))]
     failures = df[df["state"] == "FAIL"]["error"].fillna("unknown").str.split(":").str[0].value_counts()
     if len(failures):
         lines.append("failures by reason: " + ", ".join(f"{reason} x{n}" for reason, n in failures.items()))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import fields
+from typing import Any
 
-from spaces.describe import OneLineParser
-
+from .cli import OneLineParser, run_main
 from .config import OBJECTIVES, SAMPLERS, SCHEDULERS, STOPPED_AS, StudyConfig
+from .train import TrainConfig
 
 DEFAULTS = StudyConfig()
 
@@ -49,49 +50,49 @@ def parser() -> argparse.ArgumentParser:
     add("--address", help="address of an existing Ray cluster to join: auto or HOST:PORT (default: start a local one)")
     add("--storage-path", help="where trial checkpoints and Ray's state go, shared by all nodes: a folder or a pyarrow "
                                "URI such as s3://bucket/path (default: the study folder)")
-    add("--batch-size", type=int, help="training batch size (default 32)")
-    add("--lr", type=float, help="peak learning rate (default 0.05)")
+    add("--batch-size", type=int, help=f"training batch size (default {DEFAULTS.train.batch_size})")
+    add("--lr", type=float, help=f"peak learning rate (default {DEFAULTS.train.lr:g})")
     add("--compile", action="store_true", default=None, help="torch.compile each trial's network (compile time reported apart)")
     add("--resume", action="store_true", help="continue the study of this name")
     return p
 
 
-def overrides(args: argparse.Namespace) -> dict:
-    """The StudyConfig fields the user set on the command line."""
-    out = {k: getattr(args, k) for k in ("space", "dataset", "data_dir", "download", "trials", "epochs", "sampler",
-                                          "scheduler", "stopped_as", "cpus_per_trial", "gpus_per_trial", "max_concurrent", "seed",
-                                          "results_dir", "storage", "address", "storage_path")}
+TRAIN_FLAGS = ("epochs", "batch_size", "lr", "compile")  # flags that set the TrainConfig
+
+
+def overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The StudyConfig fields the user set on the command line; ``train`` holds the TrainConfig
+    fields they set."""
+    skip = {"name", "resume", "budget_mmacs", "budget_mparams", "objective", "objectives", *TRAIN_FLAGS}
+    out = {f.name: getattr(args, f.name) for f in fields(StudyConfig) if f.name not in skip and hasattr(args, f.name)}
     if args.budget_mmacs is not None:
         out["min_mmacs"], out["max_mmacs"] = args.budget_mmacs
     if args.budget_mparams is not None:
         out["min_mparams"], out["max_mparams"] = args.budget_mparams
     if args.objectives is not None:
         out["objectives"] = tuple(o.strip() for o in args.objectives.split(","))
-    train = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr), ("compile", args.compile)) if v is not None}
-    out["train"] = train or None
-    return {k: v for k, v in out.items() if v is not None}
+    out = {k: v for k, v in out.items() if v is not None}
+    train = {k: getattr(args, k) for k in TRAIN_FLAGS if getattr(args, k) is not None}
+    return {**out, "train": train} if train else out
 
 
 def config_from(args: argparse.Namespace) -> StudyConfig:
     given = overrides(args)
-    known = {f.name for f in fields(StudyConfig)}
-    return StudyConfig(name=args.name or "", **{k: v for k, v in given.items() if k in known})
+    train = TrainConfig(**given.pop("train", {}))
+    return StudyConfig(name=args.name or "", train=train, **given)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    import optuna
+    from . import driver, optuna_study  # after argument parsing, so --help stays instant
 
-    from . import driver  # after argument parsing, so --help stays instant
+    optuna_study.quiet()
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
+    def study() -> int:
         config = config_from(args)
-        prepared = driver.prepare(config, args.resume, overrides(args))
-        return driver.run(prepared, args.resume)
-    except ValueError as err:
-        print(f"python -m search.run: error: {err}", file=sys.stderr)
-        return 2
+        return driver.run(driver.prepare(config, args.resume, overrides(args)), args.resume)
+
+    return run_main("python -m search.run", study)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import torch
@@ -39,8 +39,20 @@ class TrainConfig:
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    """What one epoch of training gives."""
+
+    epoch: int  # epochs done, this one included
+    val_accuracy: float  # validation accuracy after this epoch
+    best_accuracy: float  # the best validation accuracy so far
+    val_loss: float  # mean validation loss after this epoch
+    train_loss: float  # mean training loss over this epoch
+    train_seconds: float  # this epoch's training
+    eval_seconds: float  # this epoch's validation pass
+    images_per_second: float  # training throughput of this epoch
+    compile_seconds: float | None = None  # what torch.compile took (None: not compiled)
 
 
 class DivergedError(RuntimeError):
@@ -137,7 +149,7 @@ class Trainer:
         self.compile_seconds = time.perf_counter() - start
         return self.compile_seconds
 
-    def epochs(self) -> Iterator[dict[str, float]]:
+    def epochs(self) -> Iterator[EpochMetrics]:
         """Train the remaining epochs of the budget, yielding each epoch's metrics."""
         self.compile()
         while self.epoch < self.config.epochs:
@@ -147,15 +159,12 @@ class Trainer:
             self.epoch += 1
             accuracy, val_loss = self.evaluate("val")
             self.best_accuracy = max(self.best_accuracy, accuracy)
-            metrics = {
-                "epoch": self.epoch, "val_accuracy": accuracy, "accuracy": self.best_accuracy,
-                "val_loss": val_loss, "train_loss": train_loss, "epoch_seconds": seconds,
-                "epoch_eval_seconds": time.perf_counter() - start - seconds,
-                "images_per_second": self.steps_per_epoch * self.config.batch_size / seconds,
-            }
-            if self.compile_seconds is not None:
-                metrics["compile_seconds"] = self.compile_seconds
-            yield metrics
+            yield EpochMetrics(
+                epoch=self.epoch, val_accuracy=accuracy, best_accuracy=self.best_accuracy, val_loss=val_loss,
+                train_loss=train_loss, train_seconds=seconds, eval_seconds=time.perf_counter() - start - seconds,
+                images_per_second=self.steps_per_epoch * self.config.batch_size / seconds,
+                compile_seconds=self.compile_seconds,
+            )
 
 
 def seeded_net(build_fn, seed: int) -> nn.Module:

@@ -1,6 +1,7 @@
-"""The body of one trial, free of Ray: build the spec's network, resume from its checkpoint, time
-it against its dense twin, train, and hand each epoch's metrics to ``report``. A trial that raises, diverges or runs out of memory
-reports a final result with a one-line ``error`` instead of raising."""
+"""The body of one trial, free of Ray: build the plan's network, resume from its checkpoint, time
+it against its dense twin, train, and hand each epoch's record to ``report``. A trial that
+raises, diverges or runs out of memory reports a final record with a one-line ``error``
+instead of raising."""
 
 from __future__ import annotations
 
@@ -18,69 +19,36 @@ from typing import Any, Callable
 
 import torch
 
-from blocks import NetSpec, build
+from blocks import build
 
+from . import io as files
 from .batches import DeviceData
+from .cli import one_line
 from .data import Splits
+from .plan import TrialPlan
 from .speed import measure
-from .train import TrainConfig, Trainer, seeded_net
+from .train import EpochMetrics, Trainer, seeded_net
 
 log = logging.getLogger(__name__)
 
 Report = Callable[[dict[str, Any]], None]
 
 
-def checkpoint_path(root: str | Path, number: int) -> Path | str:
-    """Where trial ``number`` (its Optuna number) keeps its last epoch, under ``root``: a folder
-    (a Path) or a pyarrow URI such as s3://bucket/study (a str)."""
-    if is_uri(root):
-        return f"{str(root).rstrip('/')}/trials/{number:05d}/checkpoint.pt"
-    return Path(root) / "trials" / f"{number:05d}" / "checkpoint.pt"
-
-
-def is_uri(location: str | Path) -> bool:
-    return isinstance(location, str) and "://" in location
-
-
 def save_checkpoint(path: Path | str, state: dict[str, Any]) -> None:
-    """Written to a temporary file and renamed, so a kill never leaves half a checkpoint (an
-    object store's rename copies a whole object)."""
-    filesystem, inner = filesystem_of(path)
-    parent, _, name = inner.rpartition("/")
-    filesystem.create_dir(parent, recursive=True)
+    """Atomically, so a kill never leaves half a checkpoint."""
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    tmp = f"{parent}/.{name}.{os.getpid()}.tmp"
-    with filesystem.open_output_stream(tmp) as out:
-        out.write(buffer.getbuffer())
-    filesystem.move(tmp, inner)
+    files.write_bytes_atomic(path, buffer.getbuffer())
 
 
 def load_checkpoint(path: Path | str) -> dict[str, Any] | None:
     """The saved state, or None (with a warning) when it is missing or unreadable."""
     try:
-        filesystem, inner = filesystem_of(path)
-        if filesystem.get_file_info(inner).type.name == "NotFound":
-            return None
-        with filesystem.open_input_stream(inner) as f:
-            return torch.load(io.BytesIO(f.read()), map_location="cpu", weights_only=True)
+        data = files.read_bytes(path)
+        return None if data is None else torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as err:  # a truncated or corrupt file: start this trial again
         log.warning("checkpoint %s is unreadable (%s); trial restarts from scratch", path, one_line(err))
         return None
-
-
-def filesystem_of(location: Path | str):
-    """(pyarrow filesystem, path inside it): a local path, or a URI such as s3://, gs://, file://."""
-    from pyarrow import fs
-
-    if is_uri(location):
-        return fs.FileSystem.from_uri(location)
-    return fs.LocalFileSystem(), str(Path(location).resolve())
-
-
-def one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split()) or "no message"
-    return f"{type(err).__name__}: {text}"[:300]
 
 
 FAULTS_ENV = "SEARCH_FAULTS"  # e.g. "2=exception,5=nan,7=oom": reliability tests inject faults
@@ -123,51 +91,58 @@ def worker_memory() -> dict[str, Any]:
     return out
 
 
-def device_for(gpus: float) -> torch.device:
-    return torch.device("cuda" if gpus > 0 and torch.cuda.is_available() else "cpu")
+def device_for(plan: TrialPlan) -> torch.device:
+    return torch.device("cuda" if plan.gpus > 0 and torch.cuda.is_available() else "cpu")
 
 
-def run_trial(config: dict[str, Any], splits: Splits, report: Report) -> None:
-    """Train trial ``config['trial_number']`` to the end of its epoch budget (or until the
-    scheduler stops it inside ``report``)."""
+def run_trial(plan: TrialPlan, splits: Splits, report: Report) -> None:
+    """Train the plan's network to the end of its epoch budget (or until the scheduler stops it
+    inside ``report``). Each report's keys are results columns (schema source ``result``), plus
+    the per-epoch ``val_accuracy``, ``val_loss`` and ``train_loss``."""
     release_memory()  # what the worker's previous trial left
     start = time.perf_counter()
-    number, seed = int(config["trial_number"]), int(config["seed"])
-    torch.set_num_threads(max(1, int(config["threads"])))
-    device = device_for(float(config["gpus"]))
-    train_config = TrainConfig(**config["train"], seed=seed)
-    path = checkpoint_path(config["trial_root"], number)
-    history: list[dict[str, float]] = []
+    torch.set_num_threads(plan.threads)
+    device = device_for(plan)
+    history: list[dict[str, Any]] = []
     trainer, speed = None, {}
     try:
-        spec = NetSpec.from_dict(config["arch"])
-        net = seeded_net(lambda: build(spec), seed)
-        trainer = Trainer(net, DeviceData(splits, device), train_config, device)
-        state = load_checkpoint(path)
+        net = seeded_net(lambda: build(plan.spec), plan.seed)
+        trainer = Trainer(net, DeviceData(splits, device), plan.train, device)
+        state = load_checkpoint(plan.checkpoint)
         if state is not None:
             trainer.load_state_dict(state["trainer"])
             history = list(state["history"])
-        if history and trainer.epoch >= train_config.epochs:
+        if history and trainer.epoch >= plan.train.epochs:
             report(history[-1])  # finished before an interruption: report again, train nothing
             return
         setup = {"setup_seconds": time.perf_counter() - start}
-        speed = measure(spec, splits.image_size, device)
+        speed = measure(plan.spec, splits.image_size, device)
         setup["measure_seconds"] = time.perf_counter() - start - setup["setup_seconds"]
-        inject_fault(number, trainer)
-        for metrics in trainer.epochs():
-            metrics.update(speed)
-            metrics.update(setup)
-            metrics.update(worker_memory())
-            metrics["trial_seconds"] = time.perf_counter() - start  # this run of the trial, all of it
-            for total, part in (("train_seconds", "epoch_seconds"), ("eval_seconds", "epoch_eval_seconds")):
-                metrics[total] = sum(h.get(part, 0.0) for h in history) + metrics[part]
-            if trainer.epoch == train_config.epochs:
-                metrics["test_accuracy"], _ = trainer.evaluate("test")
-            history.append(metrics)
-            save_checkpoint(path, {"trainer": trainer.state_dict(), "history": history})
-            report(metrics)
+        inject_fault(plan.number, trainer)
+        for epoch in trainer.epochs():
+            record = {**epoch_record(epoch, history), **speed, **setup, **worker_memory(),
+                      "trial_seconds": time.perf_counter() - start}  # this run of the trial, all of it
+            if trainer.epoch == plan.train.epochs:
+                record["test_accuracy"], _ = trainer.evaluate("test")
+            history.append(record)
+            save_checkpoint(plan.checkpoint, {"trainer": trainer.state_dict(), "history": history})
+            report(record)
     except Exception as err:  # recorded as a FAIL row with its reason; the study goes on
-        log.warning("trial %d failed: %s", number, one_line(err))
-        epoch = trainer.epoch if trainer is not None else 0
+        log.warning("trial %d failed: %s", plan.number, one_line(err))
+        epochs = trainer.epoch if trainer is not None else 0
         best = trainer.best_accuracy if trainer is not None else 0.0
-        report({**speed, "epoch": epoch, "accuracy": best, "error": one_line(err)})
+        report({**speed, "epochs": epochs, "accuracy": best, "error": one_line(err)})
+
+
+def epoch_record(epoch: EpochMetrics, history: list[dict[str, Any]]) -> dict[str, Any]:
+    """One epoch's report: its own figures, and the trial's totals over all its epochs."""
+    record = {
+        "epochs": epoch.epoch, "accuracy": epoch.best_accuracy, "val_accuracy": epoch.val_accuracy,
+        "val_loss": epoch.val_loss, "train_loss": epoch.train_loss, "images_per_second": epoch.images_per_second,
+        "epoch_train_seconds": epoch.train_seconds, "epoch_eval_seconds": epoch.eval_seconds,
+        "train_seconds": sum(h.get("epoch_train_seconds", 0.0) for h in history) + epoch.train_seconds,
+        "eval_seconds": sum(h.get("epoch_eval_seconds", 0.0) for h in history) + epoch.eval_seconds,
+    }
+    if epoch.compile_seconds is not None:
+        record["compile_seconds"] = epoch.compile_seconds
+    return record

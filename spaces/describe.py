@@ -1,11 +1,9 @@
-"""``python -m spaces.describe SPACE``: the size of a space and the complexity of its samples."""
+"""The size of a space and the complexity of its samples (the command: ``python -m search.describe``)."""
 
 from __future__ import annotations
 
-import argparse
 import math
 import statistics
-import sys
 import time
 from collections import Counter
 
@@ -13,40 +11,10 @@ import optuna
 
 from blocks import complexity
 
-from . import SPACES, Budget, check_budget, get
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """Bad arguments end with one line on stderr and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def parse(argv: list[str] | None) -> argparse.Namespace:
-    p = OneLineParser(prog="python -m spaces.describe", description=__doc__)
-    p.add_argument("space", help=f"one of {', '.join(SPACES)}, or package.module:function")
-    p.add_argument("--image-size", type=int, default=32)
-    p.add_argument("--in-channels", type=int, default=3)
-    p.add_argument("--num-classes", type=int, default=10)
-    p.add_argument("--min-mmacs", type=float, default=0.0, help="lower MACs bound, in millions")
-    p.add_argument("--max-mmacs", type=float, default=None, help="upper MACs bound, in millions")
-    p.add_argument("--min-mparams", type=float, default=0.0, help="lower params bound, in millions")
-    p.add_argument("--max-mparams", type=float, default=None, help="upper params bound, in millions")
-    p.add_argument("--samples", type=int, default=2000, help="random samples to summarise (default 2000)")
-    p.add_argument("--seed", type=int, default=0)
-    return p.parse_args(argv)
-
-
-def budget_from(args: argparse.Namespace) -> Budget:
-    return Budget.from_millions(
-        args.image_size, args.in_channels, args.num_classes, args.min_mmacs, args.max_mmacs, args.min_mparams, args.max_mparams
-    )
+from . import Budget, check_budget, get
 
 
 def describe(name: str, budget: Budget, samples: int = 2000, seed: int = 0) -> str:
-    if samples < 1:
-        raise ValueError(f"--samples must be >= 1, got {samples}")
     space = get(name)
     check_budget(space, budget)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
@@ -73,18 +41,3 @@ def describe(name: str, budget: Budget, samples: int = 2000, seed: int = 0) -> s
     lines.append(f"  max cardinality per network: {shares}")
     lines.append(f"  sampling with budget repair: {per_sample_ms:.2f} ms per network")
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse(argv)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        print(describe(args.space, budget_from(args), args.samples, args.seed))
-    except ValueError as err:
-        print(f"python -m spaces.describe: error: {err}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,7 +8,7 @@ import optuna
 
 from blocks import NetSpec, StageSpec
 
-from .budget import WIDTH_QUANTUM, Budget, fit, quantize, scale_depth
+from .budget import Budget, fit, quantize, scale_depth
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,14 @@ def pytest_configure(config):
     os.environ.update(config.ray_env)
 
 
+def pytest_collection_modifyitems(config, items):
+    """A test that starts Ray or a server is ``e2e``: it uses a Ray fixture, or is a cluster test
+    (``pytest -m "not e2e"`` is the quick unit tier)."""
+    for item in items:
+        if {"ray_env", "ray_session"} & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("cluster"):
+            item.add_marker(pytest.mark.e2e)
+
+
 def pytest_unconfigure(config):
     shutil.rmtree(config.ray_env["RAY_TMPDIR"], ignore_errors=True)
 

@@ -11,8 +11,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import blocks
 from blocks import NetSpec, StageSpec, build, complexity, grouping_reduction, presets
-from blocks import complexity as cx_module  # noqa: F401  (the package attribute is the function)
-from blocks.complexity import conv as conv_cx
+from blocks.counting import conv as conv_cx
 from blocks.layers import D2L
 
 

@@ -21,9 +21,14 @@ def copy_study(source: Path, target: Path) -> None:
                       to_storage=f"sqlite:///{target / 'optuna.db'}", to_study_name=target.name)
 
 
-@pytest.mark.parametrize("code", EXAMPLES, ids=[f"example{i}" for i in range(len(EXAMPLES))])
+def needs_a_study(code: str) -> bool:
+    return "results/resnext-digits" in code
+
+
+@pytest.mark.parametrize("code", [pytest.param(c, marks=[pytest.mark.e2e] if needs_a_study(c) else [])
+                                  for c in EXAMPLES], ids=[f"example{i}" for i in range(len(EXAMPLES))])
 def test_readme_example_runs(code, tmp_path, monkeypatch, request):
     monkeypatch.chdir(tmp_path)
-    if "results/resnext-digits" in code:  # examples that analyse the default study get a real one
+    if needs_a_study(code):  # examples that analyse the default study get a real one
         copy_study(request.getfixturevalue("small_study"), tmp_path / "results" / "resnext-digits")
     exec(compile(code, str(README), "exec"), {})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from search import results
+from search import results, schema
 
 ROWS = [
     {"trial": 0, "state": "COMPLETE", "accuracy": 0.9, "macs": 100, "max_cardinality": 1, "param_reduction": 0.0,
@@ -19,7 +19,7 @@ ROWS = [
 
 def test_table_is_typed_with_fixed_columns_first():
     df = results.table(ROWS, integer_params=["depth_1"])
-    assert list(df.columns[: len(results.FIRST_COLUMNS)]) == results.FIRST_COLUMNS
+    assert list(df.columns[: len(schema.NAMES)]) == list(schema.NAMES)
     assert str(df["macs"].dtype) == "Int64" and str(df["depth_1"].dtype) == "Int64"
     assert df["accuracy"].dtype == "float64" and str(df["state"].dtype) == "string"
 
@@ -55,3 +55,20 @@ def test_summary_counts_states_failures_and_groups_by_cardinality():
     assert "2 complete, 1 pruned, 1 failed" in text and "DivergedError x1" in text
     grouping = results.grouping_table(results.table(ROWS))
     assert grouping["cardinality"].tolist() == [1, 4] and grouping["best_accuracy"].tolist() == [0.9, 0.95]
+
+
+def test_a_study_folder_written_by_the_version_before_the_schema_loads_unchanged():
+    """tests/data/v0-study: a 3-trial digits study written by commit 105d632, before the schema."""
+    from pathlib import Path
+
+    from search.config import StudyConfig
+
+    folder = Path(__file__).resolve().parent / "data" / "v0-study"
+    raw = pd.read_parquet(folder / "trials.parquet")
+    df = results.load(folder)
+    assert list(df.columns[: len(schema.NAMES)]) == list(schema.NAMES) and len(df) == 3
+    for column in raw.columns:  # every value as it was written
+        assert df[column].astype(object).where(df[column].notna(), None).tolist() == \
+            raw[column].astype(object).where(raw[column].notna(), None).tolist(), column
+    config = StudyConfig.from_json((folder / "study.json").read_text())
+    assert config.epochs == 2 and config.trials == 3 and config.name == "v0"

@@ -87,7 +87,7 @@ def test_stopped_as_complete_tells_stopped_trials_complete_with_their_last_accur
 
 
 def test_hypervolume_of_a_two_objective_front():
-    from search.study import hypervolume
+    from search.optuna_study import hypervolume
 
     losses = [(-0.9, 0.5), (-0.5, 0.2), (-0.4, 0.6)]  # the last is dominated
     assert hypervolume(losses, (0.0, 1.0)) == pytest.approx(0.9 * 0.5 + 0.5 * 0.3)
@@ -180,7 +180,7 @@ def test_sigkill_of_the_driver_then_resume_loses_and_reruns_nothing(ray_session,
     assert sorted(optuna_trials(study_dir, "killed")) == list(range(8))
     for n, epoch in interrupted.items():  # continued from its checkpoint, not from epoch 1
         progress = sorted((study_dir / "ray").glob(f"run-*/trial_{n:05d}/progress.csv"))[-1]
-        assert pd.read_csv(progress)["epoch"].iloc[0] == min(epoch + 1, after.loc[n, "epochs"])
+        assert pd.read_csv(progress)["epochs"].iloc[0] == min(epoch + 1, after.loc[n, "epochs"])
 
 
 def test_imagefolder_study_end_to_end(ray_session, tmp_path, jpeg_tree):
@@ -198,7 +198,8 @@ def test_imagefolder_study_end_to_end(ray_session, tmp_path, jpeg_tree):
 @pytest.mark.parametrize("objectives", [1, 2])
 def test_every_sampler_drives_the_define_by_run_space(sampler, objectives):
     import spaces
-    from search.study import define_trial, make_sampler
+    from search.config import StudyConfig
+    from search.optuna_study import define_trial, make_sampler
 
     if sampler == "qmc" and objectives == 2:
         pytest.skip("qmc is single-objective here")
@@ -206,9 +207,10 @@ def test_every_sampler_drives_the_define_by_run_space(sampler, objectives):
     study = optuna.create_study(directions=["maximize", "minimize"][:objectives], sampler=make_sampler(sampler, 0, 24))
     for i in range(12):
         trial = study.ask()
-        config = define_trial(trial, "resnext", budget, {"seed": 0})["trial"]
-        assert trial.user_attrs["macs"] == config["macs"] <= 2_000_000
-        study.tell(trial, [0.5 + i / 100, config["macs"]][:objectives] if objectives == 2 else 0.5 + i / 100)
+        plan = define_trial(trial, spaces.get("resnext"), budget, StudyConfig())
+        macs = complexity(plan.spec, budget.image_size).macs
+        assert trial.user_attrs["macs"] == macs <= 2_000_000
+        study.tell(trial, [0.5 + i / 100, macs][:objectives] if objectives == 2 else 0.5 + i / 100)
     assert len(study.get_trials(states=[optuna.trial.TrialState.COMPLETE])) == 12
 
 

@@ -6,10 +6,12 @@ import pytest
 import torch
 
 from blocks import NetSpec, StageSpec, build
+from search import schema
 from search.batches import DeviceData
 from search.data import DataSpec, load
 from search.train import DivergedError, TrainConfig, Trainer, seeded_net
-from search.trial import checkpoint_path, load_checkpoint, run_trial, save_checkpoint
+from search.plan import TrialPlan, checkpoint_path
+from search.trial import load_checkpoint, run_trial, save_checkpoint
 
 SPEC = NetSpec((StageSpec(1, 16, 1, "bottleneck", 0.5, 2), StageSpec(1, 32, 2, "bottleneck", 0.5, 4)),
                stem_width=16, in_channels=1, num_classes=10)
@@ -28,9 +30,9 @@ def trainer(digits, **config) -> Trainer:
 
 def test_training_learns_digits(digits):
     metrics = list(trainer(digits, epochs=4).epochs())
-    assert [m["epoch"] for m in metrics] == [1, 2, 3, 4]
-    assert metrics[-1]["accuracy"] > 0.8 and metrics[-1]["train_loss"] < metrics[0]["train_loss"]
-    assert all(m["images_per_second"] > 0 and m["epoch_seconds"] > 0 for m in metrics)
+    assert [m.epoch for m in metrics] == [1, 2, 3, 4]
+    assert metrics[-1].best_accuracy > 0.8 and metrics[-1].train_loss < metrics[0].train_loss
+    assert all(m.images_per_second > 0 and m.train_seconds > 0 for m in metrics)
 
 
 def test_resume_from_state_dict_matches_an_uninterrupted_run(digits):
@@ -53,9 +55,9 @@ def test_compiled_training_matches_eager_and_times_compilation_apart(digits):
     assert seconds > 0 and compiled.compile() == seconds  # compiled once
     assert all(torch.equal(before[k], v) for k, v in compiled.net.state_dict().items())  # warm-up left no trace
     (e,), (c,) = list(eager.epochs()), list(compiled.epochs())
-    assert c["compile_seconds"] == seconds and "compile_seconds" not in e
-    assert c["train_loss"] == pytest.approx(e["train_loss"], rel=1e-3)
-    assert c["val_accuracy"] == pytest.approx(e["val_accuracy"], abs=0.02)
+    assert c.compile_seconds == seconds and e.compile_seconds is None
+    assert c.train_loss == pytest.approx(e.train_loss, rel=1e-3)
+    assert c.val_accuracy == pytest.approx(e.val_accuracy, abs=0.02)
     assert set(compiled.state_dict()["net"]) == set(eager.state_dict()["net"])  # checkpoints interchange
 
 
@@ -88,16 +90,19 @@ def test_checkpoints_under_a_uri_go_through_pyarrow(tmp_path, caplog):
     assert load_checkpoint(path) is None and "restarts from scratch" in caplog.text
 
 
-def trial_config(tmp_path, **train) -> dict:
-    return {"trial_number": 0, "seed": 0, "threads": 1, "gpus": 0, "trial_root": str(tmp_path),
-            "arch": SPEC.to_dict(), "train": {"epochs": 2, **train}}
+def trial_config(tmp_path, **train) -> TrialPlan:
+    return TrialPlan(number=0, spec=SPEC, train=TrainConfig(**{"epochs": 2, **train}),
+                     checkpoint=checkpoint_path(tmp_path, 0), cpus=1, gpus=0)
 
 
 def test_run_trial_reports_each_epoch_and_test_accuracy_at_the_end(digits, tmp_path):
     reports = []
     run_trial(trial_config(tmp_path), digits, reports.append)
-    assert [r["epoch"] for r in reports] == [1, 2]
+    assert [r["epochs"] for r in reports] == [1, 2]
     assert "test_accuracy" in reports[-1] and "test_accuracy" not in reports[0]
+    per_epoch = {"val_accuracy", "val_loss", "train_loss", "epoch_train_seconds", "epoch_eval_seconds"}
+    assert set(reports[-1]) - set(schema.names(source="result")) == per_epoch  # the rest are results columns
+    assert {"accuracy", "epochs", "train_seconds", "latency_ms", "worker_pid"} <= set(reports[-1])
     again = []  # finished already: reports the last result again and trains nothing
     run_trial(trial_config(tmp_path), digits, again.append)
     assert again == [reports[-1]]

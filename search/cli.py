@@ -1,0 +1,37 @@
+"""What every command line of the project shares: argument errors and expected failures as one
+line on stderr with exit code 2, and the checks of numbers given by the user."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments end with one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def one_line(err: BaseException) -> str:
+    """An exception as one short line: its type and its message with white space folded."""
+    text = " ".join(str(err).split()) or "no message"
+    return f"{type(err).__name__}: {text}"[:300]
+
+
+def require_int(flag: str, value: object, low: int) -> int:
+    """``value`` if it is an integer (not a bool) >= ``low``; else ValueError naming ``flag``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{flag} must be an integer >= {low}, got {value!r}")
+    return value
+
+
+def run_main(prog: str, body: Callable[[], int]) -> int:
+    """``body()``'s exit code; a ValueError (the project's "bad input") is one line and exit 2."""
+    try:
+        return body()
+    except ValueError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,81 @@
+"""Shared file I/O: atomic writes, and local paths or pyarrow URIs behind one interface.
+
+Every file a study writes (its config, tables, image caches, checkpoints) goes through
+``write_atomic``: readers never see half a file, and a kill leaves at most a stray temp file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+def write_atomic(path: Path, save: Callable[[Path], object]) -> None:
+    """``save(tmp)`` writes a temporary file in ``path``'s folder, which is then fsynced and
+    renamed over ``path``; on any failure the temporary file is removed and the error raised."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        save(tmp)
+        with open(tmp, "rb+") as f:  # the data is on disk before the name points to it
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_atomic(path, lambda tmp: tmp.write_text(text))
+
+
+def write_bytes_atomic(location: Path | str, data: bytes | memoryview) -> None:
+    """``data`` to a local path or a pyarrow URI, atomically: an object store's rename copies a
+    whole object, so there too a reader sees the old or the new file, never half of one."""
+    if not is_uri(location):
+        write_atomic(Path(location), lambda tmp: tmp.write_bytes(data))
+        return
+    filesystem, inner = filesystem_of(location)
+    parent, _, name = inner.rpartition("/")
+    filesystem.create_dir(parent, recursive=True)
+    tmp = f"{parent}/.{name}.{os.getpid()}.tmp"
+    try:
+        with filesystem.open_output_stream(tmp) as out:
+            out.write(data)
+        filesystem.move(tmp, inner)
+    except BaseException:
+        try:
+            filesystem.delete_file(tmp)
+        except Exception:  # already gone, or the filesystem is unreachable
+            pass
+        raise
+
+
+def read_bytes(location: Path | str) -> bytes | None:
+    """The file's bytes, or None when there is no such file."""
+    filesystem, inner = filesystem_of(location)
+    if filesystem.get_file_info(inner).type.name == "NotFound":
+        return None
+    with filesystem.open_input_stream(inner) as f:
+        return f.read()
+
+
+def is_uri(location: Path | str) -> bool:
+    return isinstance(location, str) and "://" in location
+
+
+def filesystem_of(location: Path | str):
+    """(pyarrow filesystem, path inside it): a local path, or a URI such as s3://, gs://, file://."""
+    from pyarrow import fs
+
+    if is_uri(location):
+        return fs.FileSystem.from_uri(location)
+    return fs.LocalFileSystem(), str(Path(location).resolve())
+
+
+def join(root: Path | str, *parts: str) -> Path | str:
+    """``root``/parts: a Path for a local root, a str for a URI."""
+    if is_uri(root):
+        return "/".join([str(root).rstrip("/"), *parts])
+    return Path(root).joinpath(*parts)

@@ -1,0 +1,216 @@
+"""The one module that imports Optuna: samplers, storage, the study and what it is told, table rows.
+
+The Optuna storage is the single source of truth. A trial is finished when Optuna says COMPLETE,
+PRUNED or FAIL; everything in its results row is stored on its Optuna trial before it is told.
+A resumed study hands the trials an interrupted driver left RUNNING back first (same number,
+same parameters), then asks the sampler for new ones.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna._hypervolume import compute_hypervolume  # private in Optuna 5.0: used only in hypervolume()
+from optuna.trial import TrialState
+
+import spaces
+
+from . import results, schema
+from .config import StudyConfig
+from .plan import TrialPlan, make_plan, spec_columns
+
+FINISHED = tuple(TrialState[name] for name in schema.FINISHED)
+
+
+def quiet() -> None:
+    """Optuna's warnings only: no line per trial or per study created."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def make_sampler(name: str, seed: int, trials: int) -> optuna.samplers.BaseSampler:
+    """GP and QMC sample the per-stage parameters that only some networks have at random
+    (Optuna's fallback for dynamic spaces); TPE's ``group`` mode models them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return _sampler(name, seed, trials)
+
+
+def _sampler(name: str, seed: int, trials: int) -> optuna.samplers.BaseSampler:
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed, population_size=max(4, min(50, trials // 4)))
+    if name == "gp":
+        return optuna.samplers.GPSampler(seed=seed, warn_independent_sampling=False)
+    return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
+
+
+def open_storage(url: str) -> optuna.storages.BaseStorage:
+    """The Optuna storage at ``url``; ValueError (password masked) when it cannot be reached."""
+    try:
+        return optuna.storages.get_storage(url)
+    except Exception as err:
+        raise ValueError(f"cannot open storage {mask_password(url)}: {type(err).__name__}") from None
+
+
+def mask_password(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1] if "@" in url else url
+
+
+def study_exists(storage: optuna.storages.BaseStorage, name: str) -> bool:
+    return any(s.study_name == name for s in storage.get_all_studies())
+
+
+def stored_config(storage: optuna.storages.BaseStorage, name: str) -> str | None:
+    """The StudyConfig JSON a study keeps in its storage, if the storage holds that study."""
+    match = [s for s in storage.get_all_studies() if s.study_name == name]
+    return match[0].user_attrs.get("config") if match else None
+
+
+def open_study(config: StudyConfig, storage: optuna.storages.BaseStorage, resume: bool) -> tuple[optuna.Study, list]:
+    """Open (or create) the Optuna study; the trials an interrupted driver left unfinished."""
+    directions = ["maximize" if m == "max" else "minimize" for m in config.metric_modes[1]]
+    study = optuna.create_study(
+        storage=storage, study_name=config.name, directions=directions, load_if_exists=resume,
+        sampler=make_sampler(config.sampler, config.seed, config.trials),
+    )
+    if not resume:  # the config travels with the storage, so another machine can resume from it
+        shared = replace(config, storage=None)  # no password in the database
+        for key, value in (("space", config.space), ("dataset", config.dataset), ("config", shared.to_json())):
+            study.set_user_attr(key, value)
+    stale = [t for t in study.get_trials(deepcopy=False) if t.state not in FINISHED]
+    return study, stale
+
+
+def finished_count(study: optuna.Study) -> int:
+    return sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
+
+
+def define_trial(trial: optuna.Trial, space: spaces.Space, budget: spaces.Budget, config: StudyConfig) -> TrialPlan:
+    """Define-by-run: sample a spec, store the columns it decides on the Optuna trial, and plan
+    the trial."""
+    spec = space(trial, budget)
+    for key, value in spec_columns(spec, budget.image_size).items():
+        trial.set_user_attr(key, value)
+    return make_plan(config, trial.number, spec)
+
+
+class StudyProposer:
+    """Asks Optuna for trials (an interrupted driver's first) and tells it the truth about each:
+    a trial stopped by the scheduler before its epoch budget is PRUNED (with its per-epoch
+    values), only a full run is COMPLETE, a trial that reported an error is FAIL.
+    ``config.stopped_as == "complete"``: stopped trials COMPLETE with their last result (stock
+    OptunaSearch's behaviour, for benchmarks)."""
+
+    def __init__(self, study: optuna.Study, space: spaces.Space, budget: spaces.Budget,
+                 config: StudyConfig, stale: Sequence[optuna.trial.FrozenTrial] = ()) -> None:
+        self.study, self._space, self._budget, self._config = study, space, budget, config
+        self._stale = list(stale)
+        self._open: dict[int, optuna.Trial] = {}
+        self._reported: dict[int, set[int]] = {}
+
+    def ask(self) -> TrialPlan:
+        if self._stale:  # its parameters are set: the space replays them
+            trial = optuna.trial.Trial(self.study, self._stale.pop(0)._trial_id)
+        else:
+            trial = self.study.ask()
+        plan = define_trial(trial, self._space, self._budget, self._config)
+        self._open[plan.number] = trial
+        return plan
+
+    def report(self, number: int, result: dict[str, Any]) -> None:
+        """An epoch's validation accuracy as Optuna's intermediate value (single objective only)."""
+        if len(self._config.objectives) > 1 or "error" in result or "accuracy" not in result:
+            return
+        step, seen = int(result["epochs"]), self._reported.setdefault(number, set())
+        if step not in seen and number in self._open:
+            self._open[number].report(float(result["accuracy"]), step)
+            seen.add(step)
+
+    def tell(self, number: int, result: dict[str, Any] | None) -> None:
+        """The trial's outcome from its last result (None: its worker died)."""
+        result = result or {"error": "the trial's worker process died"}
+        self.report(number, result)
+        trial = self._open.pop(number)
+        state, values = self._outcome(trial, result)
+        if state == TrialState.FAIL and "error" not in result:
+            result = {**result, "error": "non-finite objective value"}
+        for name in schema.names(source="result"):
+            if result.get(name) is not None:
+                trial.set_user_attr(name, result[name])
+        self.study.tell(trial, values, state=state)
+
+    def record_error(self, number: int, message: str) -> None:
+        """Ray's own reason for a trial's failure (more precise than the trial's last result)."""
+        self.study.set_user_attr(f"error_{number}", message[:300])
+
+    def _outcome(self, trial: optuna.Trial, result: dict[str, Any]) -> tuple[TrialState, Any]:
+        if "error" in result:
+            return TrialState.FAIL, None
+        if self._config.stopped_as == "pruned" and int(result.get("epochs", 0)) < self._config.epochs:
+            return TrialState.PRUNED, None
+        costs = [trial.user_attrs[o] for o in self._config.objectives[1:]]  # stored when defined
+        values = [float(v) for v in [result["accuracy"], *costs]]
+        if not all(math.isfinite(v) for v in values):
+            return TrialState.FAIL, None
+        return TrialState.COMPLETE, values if len(values) > 1 else values[0]
+
+
+class TableWriter:
+    """Rewrites a study's results table from its Optuna storage, the source of truth."""
+
+    def __init__(self, study: optuna.Study, study_dir: Path) -> None:
+        self.study, self.study_dir = study, study_dir
+
+    def write(self) -> pd.DataFrame:
+        df = results.table(trial_rows(self.study), integer_params(self.study))
+        results.write(df, self.study_dir)
+        return df
+
+
+def hypervolume(losses: Sequence[Sequence[float]], reference: Sequence[float]) -> float:
+    """Hypervolume that ``losses`` (every objective minimised) dominate up to ``reference``."""
+    points = np.asarray(losses, dtype=float).reshape(-1, len(reference))
+    return float(compute_hypervolume(points, np.asarray(reference, dtype=float)))
+
+
+def integer_params(study: optuna.Study) -> set[str]:
+    """Sampled parameters whose values are all ints (typed as such in the table)."""
+    out, dists = set(), {}
+    for t in study.get_trials(deepcopy=False):
+        dists.update(t.distributions)
+    for name, dist in dists.items():
+        if isinstance(dist, optuna.distributions.IntDistribution) or (
+            isinstance(dist, optuna.distributions.CategoricalDistribution)
+            and all(isinstance(c, int) and not isinstance(c, bool) for c in dist.choices)
+        ):
+            out.add(name)
+    return out
+
+
+def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:
+    """One dict per Optuna trial: state, sampled parameters and everything stored on it."""
+    errors = {k[6:]: v for k, v in study.user_attrs.items() if k.startswith("error_")}
+    common = {"space": study.user_attrs.get("space"), "dataset": study.user_attrs.get("dataset")}
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        row = {"trial": t.number, "state": t.state.name, **common, **t.params, **t.user_attrs}
+        if t.state == TrialState.FAIL:  # Ray's own reason, when it has one, is the more precise
+            row["error"] = errors.get(str(t.number), row.get("error", "unknown error"))
+        row["datetime_start"], row["datetime_complete"] = t.datetime_start, t.datetime_complete
+        rows.append(row)
+    return rows

@@ -1,0 +1,55 @@
+"""TrialPlan: everything one trial is given, built once when Optuna defines the trial and handed
+to its Ray worker as is. No Ray or Optuna here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from blocks import NetSpec, complexity, grouping_reduction
+
+from . import io
+from .config import StudyConfig
+from .train import TrainConfig
+
+
+@dataclass(frozen=True)
+class TrialPlan:
+    number: int  # Optuna's trial number: names the table row and the checkpoint folder
+    spec: NetSpec  # the network the trial builds and trains
+    train: TrainConfig  # how it trains; train.seed = study seed + number (weights and data order)
+    checkpoint: Path | str  # where it keeps its last epoch: a local path, or a pyarrow URI (a str)
+    cpus: float  # CPUs Ray gives the trial: its torch threads
+    gpus: float  # GPUs Ray gives the trial; > 0 trains on CUDA when there is one
+
+    @property
+    def seed(self) -> int:
+        return self.train.seed
+
+    @property
+    def threads(self) -> int:
+        return max(1, int(self.cpus))
+
+
+def checkpoint_path(root: Path | str, number: int) -> Path | str:
+    """Where trial ``number`` keeps its last epoch under ``root`` (a folder or a URI)."""
+    return io.join(root, "trials", f"{number:05d}", "checkpoint.pt")
+
+
+def make_plan(config: StudyConfig, number: int, spec: NetSpec) -> TrialPlan:
+    return TrialPlan(
+        number=number, spec=spec, train=replace(config.train, seed=config.seed + number),
+        checkpoint=checkpoint_path(config.trial_root(), number),
+        cpus=config.cpus_per_trial, gpus=config.gpus_per_trial,
+    )
+
+
+def spec_columns(spec: NetSpec, image_size: int) -> dict[str, Any]:
+    """The results columns a spec decides (schema source ``plan``), computed once per trial."""
+    cx = complexity(spec, image_size)
+    reduction = grouping_reduction(spec, image_size)
+    return {
+        "arch": spec.to_json(), "acts": cx.acts, "flops": cx.flops, "max_cardinality": spec.max_cardinality,
+        "min_group_width": min(s.group_width for s in spec.stages), **reduction.to_dict(),
+    }

@@ -1,0 +1,146 @@
+"""The one module that imports Ray: a study is a Tuner whose trials a proposer (the Optuna side,
+``optuna_study.StudyProposer``) plans and is told about.
+
+Each trial's ``TrialPlan`` travels to a Ray worker as is; the worker reports one record per epoch
+(``trial.run_trial``). Nothing here imports Optuna or reads Ray internals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from typing import Any, Protocol
+
+import pandas as pd
+import ray
+from ray import tune
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+from ray.tune.search import ConcurrencyLimiter, Searcher
+
+from .config import StudyConfig
+from .data import Splits
+from .plan import TrialPlan
+from .progress import Progress
+from .trial import run_trial
+
+
+class Proposer(Protocol):
+    """What the searcher needs from the Optuna side."""
+
+    def ask(self) -> TrialPlan: ...
+    def report(self, number: int, result: dict[str, Any]) -> None: ...
+    def tell(self, number: int, result: dict[str, Any] | None) -> None: ...
+    def record_error(self, number: int, message: str) -> None: ...
+
+
+class Table(Protocol):
+    def write(self) -> pd.DataFrame: ...
+
+
+def trainable(config: dict[str, Any], splits: Splits) -> None:
+    plan: TrialPlan = config["plan"]
+    node = ray.get_runtime_context().get_node_id()[:12]
+    run_trial(plan, splits, lambda record: tune.report({**record, "node": node}))
+
+
+class StudySearcher(Searcher):
+    """Ray's searcher interface over a proposer: Ray trial ids to Optuna trial numbers."""
+
+    def __init__(self, proposer: Proposer) -> None:
+        super().__init__(metric="accuracy", mode="max")  # what the scheduler ranks; Optuna gets the objectives
+        self._proposer, self._numbers = proposer, {}
+
+    def set_search_properties(self, metric, mode, config, **spec) -> bool:
+        return True  # the space is the proposer's; nothing to take from the Tuner
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        plan = self._proposer.ask()
+        self._numbers[trial_id] = plan.number
+        return {"plan": plan}
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        if trial_id in self._numbers:
+            self._proposer.report(self._numbers[trial_id], result)
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        if trial_id not in self._numbers or (not result and not error):
+            return  # never ran (an interrupted study): stays RUNNING, resumed later
+        self._proposer.tell(self._numbers.pop(trial_id), result)
+
+
+class StudyCallback(tune.Callback):
+    """Driver-side: keeps the progress display and rewrites the results table after every
+    finished trial."""
+
+    def __init__(self, table: Table, progress: Progress, proposer: Proposer) -> None:
+        self._table, self._progress, self._proposer = table, progress, proposer
+
+    def on_trial_start(self, iteration, trials, trial, **info):
+        self._progress.started()
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        self._progress.result(result.get("accuracy"))
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        self._progress.finished(self._table.write())
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        """A Ray-level failure (the worker died): its reason, from Ray's error file."""
+        lines = []
+        if trial.error_file and os.path.exists(trial.error_file):
+            with open(trial.error_file) as f:
+                lines = [line.strip() for line in f if line.strip()]
+        self._proposer.record_error(trial.config["plan"].number, lines[-1] if lines else "the trial's worker process died")
+        self._progress.finished(self._table.write())
+
+
+def run_tuner(config: StudyConfig, splits: Splits, proposer: Proposer, table: Table, progress: Progress,
+              trials: int) -> int:
+    """Run ``trials`` more trials; the number of Ray-level errors."""
+    scheduler = (
+        ASHAScheduler(time_attr="epochs", metric="accuracy", mode="max", max_t=config.epochs,
+                      grace_period=max(1, config.epochs // 5), reduction_factor=3)
+        if config.scheduler == "asha" else FIFOScheduler()
+    )
+    resources = {"cpu": config.cpus_per_trial, "gpu": config.gpus_per_trial}
+    tuner = tune.Tuner(
+        tune.with_resources(tune.with_parameters(trainable, splits=splits), resources),
+        tune_config=tune.TuneConfig(
+            search_alg=ConcurrencyLimiter(StudySearcher(proposer), max_concurrent=config.max_concurrent),
+            scheduler=scheduler, num_samples=trials, reuse_actors=True,
+            trial_name_creator=trial_name, trial_dirname_creator=trial_name,
+        ),
+        run_config=tune.RunConfig(
+            name=time.strftime("run-%Y%m%d-%H%M%S-") + str(os.getpid()), storage_path=f"{config.trial_root()}/ray",
+            verbose=0, callbacks=[StudyCallback(table, progress, proposer)],
+            failure_config=tune.FailureConfig(max_failures=0),
+        ),
+    )
+    return len(tuner.fit().errors)
+
+
+def trial_name(trial) -> str:
+    """Ray's trial folders named by Optuna number, as the checkpoints are."""
+    return f"trial_{trial.config['plan'].number:05d}"
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None):
+    """Start Ray quietly (or join ``address``); reuse one that is already up, e.g. in tests.
+    Token authentication stays as Ray sets it (on); the dashboard stays off."""
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"  # with verbose=0: no tables from Ray
+    if ray.is_initialized():
+        yield
+        return
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    except Exception as err:  # e.g. no cluster at --address
+        raise ValueError(f"cannot start or join Ray at {address or 'a new local instance'}: {type(err).__name__}: "
+                         f"{' '.join(str(err).split())[:200]}") from None
+    logging.getLogger("ray.tune").setLevel(logging.CRITICAL)  # errors are in our table instead
+    try:
+        yield
+    finally:
+        ray.shutdown()

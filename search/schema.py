@@ -1,0 +1,102 @@
+"""The one declaration of the results table's columns.
+
+Each column says where its value comes from, and that alone decides who writes it:
+``optuna``  the trial's number, state and times, from Optuna;
+``study``   the same for every row of a study;
+``plan``    stored on the Optuna trial when the trial is defined (``plan.spec_columns``);
+``result``  stored from the trial's last report (the keys ``trial.run_trial`` reports).
+The searcher stores, ``results.typed`` types and orders, and ``docs/results.md`` lists exactly
+these columns; sampled parameters follow them, one column each. Adding a column is one entry
+here plus the code that computes it; then ``python -m search.schema > docs/results.md``.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+DTYPES = {"int": "Int64", "float": "float64", "string": "string", "datetime": "datetime64[ns]"}
+SOURCES = ("optuna", "study", "plan", "result")
+FINISHED = ("COMPLETE", "PRUNED", "FAIL")  # states a trial never leaves; the others may still run
+STATE_WORDS = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running", "WAITING": "waiting"}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # the column's name in trials.parquet and trials.csv
+    dtype: str  # one of DTYPES: int (nullable Int64), float, string, datetime
+    source: str  # one of SOURCES: who provides the value
+    unit: str  # of the value ("" for none)
+    meaning: str  # one line, as docs/results.md shows it
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("trial", "int", "optuna", "", "Optuna's trial number; names the trial's checkpoint folder"),
+    Column("state", "string", "optuna", "", "COMPLETE (ran its whole epoch budget), PRUNED (stopped by the scheduler), FAIL, RUNNING or WAITING"),
+    Column("space", "string", "study", "", "the search space"),
+    Column("dataset", "string", "study", "", "the dataset"),
+    Column("accuracy", "float", "result", "fraction", "best validation accuracy over the epochs run"),
+    Column("test_accuracy", "float", "result", "fraction", "test accuracy of the final model (complete trials only)"),
+    Column("epochs", "int", "result", "epochs", "epochs run"),
+    Column("params", "int", "plan", "parameters", "exact analytic parameter count"),
+    Column("macs", "int", "plan", "MACs", "multiply-accumulates of conv and linear layers for one image at the dataset's size"),
+    Column("flops", "int", "plan", "FLOPs", "2 x macs"),
+    Column("acts", "int", "plan", "elements", "output elements of conv and linear layers for one image"),
+    Column("params_dense", "int", "plan", "parameters", "params of the dense twin (same spec, cardinality 1)"),
+    Column("macs_dense", "int", "plan", "MACs", "macs of the dense twin"),
+    Column("param_reduction", "float", "plan", "fraction", "1 - params / params_dense"),
+    Column("flop_reduction", "float", "plan", "fraction", "1 - macs / macs_dense"),
+    Column("conv3x3_reduction", "float", "plan", "fraction", "what the grouped 3x3 convs alone save: MAC-weighted 1 - 1/cardinality"),
+    Column("max_cardinality", "int", "plan", "groups", "the largest cardinality in the network"),
+    Column("min_group_width", "int", "plan", "channels", "the smallest group width (channels per group) in the network"),
+    Column("latency_ms", "float", "result", "ms", "measured inference latency at batch 1 on the trial's device"),
+    Column("dense_latency_ms", "float", "result", "ms", "the same for the dense twin (timed, never trained)"),
+    Column("throughput", "float", "result", "images/s", "measured inference throughput at batch 64"),
+    Column("dense_throughput", "float", "result", "images/s", "the same for the dense twin"),
+    Column("speedup_vs_dense", "float", "result", "ratio", "throughput / dense_throughput"),
+    Column("device", "string", "result", "", "where the trial trained and was timed"),
+    Column("train_seconds", "float", "result", "s", "training time over all epochs run"),
+    Column("images_per_second", "float", "result", "images/s", "training throughput of the last epoch"),
+    Column("error", "string", "result", "", "one-line reason of a FAIL"),
+    Column("arch", "string", "plan", "", "the spec as JSON: blocks.NetSpec.from_json(arch)"),
+    Column("trial_seconds", "float", "result", "s", "the trial's own wall time in its last run, from start to last report"),
+    Column("eval_seconds", "float", "result", "s", "time of its validation passes"),
+    Column("setup_seconds", "float", "result", "s", "set-up: network, data on the device, checkpoint"),
+    Column("measure_seconds", "float", "result", "s", "the speed measurement of the network and its dense twin"),
+    Column("compile_seconds", "float", "result", "s", "time torch.compile took, outside the other figures (--compile only)"),
+    Column("node", "string", "result", "", "the Ray node that ran the trial (first 12 characters of its id)"),
+    Column("hostname", "string", "result", "", "the host that ran the trial"),
+    Column("worker_pid", "int", "result", "", "the Ray worker process that ran the trial"),
+    Column("worker_peak_rss_mb", "float", "result", "MiB", "that process's peak resident memory"),
+    Column("worker_rss_mb", "float", "result", "MiB", "its resident memory at the trial's last report"),
+    Column("datetime_start", "datetime", "optuna", "", "when Optuna started the trial"),
+    Column("datetime_complete", "datetime", "optuna", "", "when Optuna was told its outcome"),
+)
+
+NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+
+
+def names(source: str | None = None, dtype: str | None = None) -> tuple[str, ...]:
+    """The columns from ``source`` and/or of ``dtype``, in table order."""
+    return tuple(c.name for c in COLUMNS if source in (None, c.source) and dtype in (None, c.dtype))
+
+
+def markdown() -> str:
+    """docs/results.md: the column table, generated from COLUMNS (a test keeps it current)."""
+    lines = [
+        "# Results columns", "",
+        "<!-- generated by `python -m search.schema > docs/results.md` from search/schema.py; do not edit -->", "",
+        "`results/<study>/trials.parquet` (and `trials.csv`) hold one row per trial, rewritten atomically",
+        "after every finished trial; `search.results.load(study)` reads either as typed pandas. The fixed",
+        "columns come first, in this order; each sampled parameter follows as a column of its own",
+        "(`stages`, `depth_1`, `cardinality_1`, ...; empty for stages a network lacks).", "",
+        "Sources: `optuna` from Optuna's trial; `study` the same for every row; `plan` computed from the",
+        "spec when the trial is defined; `result` from the trial's last report.", "",
+        "| column | type | unit | source | meaning |", "|---|---|---|---|---|",
+    ]
+    lines += [f"| `{c.name}` | {c.dtype} | {c.unit} | {c.source} | {c.meaning} |" for c in COLUMNS]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown())

@@ -1,0 +1,34 @@
+"""The results schema: one declaration that the docs, the table and the stored columns follow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from blocks import NetSpec, StageSpec
+from search import schema
+from search.plan import spec_columns
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "results.md"
+
+
+def test_docs_results_md_is_generated_from_the_schema():
+    assert DOCS.read_text() == schema.markdown(), "docs/results.md is stale: python -m search.schema > docs/results.md"
+
+
+@pytest.mark.parametrize("column", schema.COLUMNS, ids=schema.NAMES)
+def test_each_column_has_a_known_type_and_source_and_a_meaning(column):
+    assert column.dtype in schema.DTYPES and column.source in schema.SOURCES and column.meaning
+    assert schema.NAMES.count(column.name) == 1
+
+
+def test_the_plan_computes_exactly_the_plan_columns():
+    spec = NetSpec((StageSpec(1, 16, 1, "bottleneck", 0.5, 4), StageSpec(1, 32, 2, "bottleneck", 0.5, 8)), stem_width=16)
+    assert set(spec_columns(spec, 16)) == set(schema.names(source="plan"))
+
+
+def test_names_filter_by_source_and_type_in_table_order():
+    result = schema.names(source="result")
+    assert "accuracy" in result and "macs" not in result and list(result) == [n for n in schema.NAMES if n in result]
+    assert set(schema.names(dtype="datetime")) == {"datetime_start", "datetime_complete"}
