@@ -37,6 +37,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("dataset", "string", "study", "", "the dataset"),
     Column("accuracy", "float", "result", "fraction", "best validation accuracy over the epochs run"),
     Column("test_accuracy", "float", "result", "fraction", "test accuracy of the final model (complete trials only)"),
+    Column("test_loss", "float", "result", "nats", "mean test cross-entropy of the final model (complete trials only)"),
     Column("epochs", "int", "result", "epochs", "epochs run"),
     Column("params", "int", "plan", "parameters", "exact analytic parameter count"),
     Column("macs", "int", "plan", "MACs", "multiply-accumulates of conv and linear layers for one image at the dataset's size"),

@@ -123,7 +123,7 @@ def run_trial(plan: TrialPlan, splits: Splits, report: Report) -> None:
             record = {**epoch_record(epoch, history), **speed, **setup, **worker_memory(),
                       "trial_seconds": time.perf_counter() - start}  # this run of the trial, all of it
             if trainer.epoch == plan.train.epochs:
-                record["test_accuracy"], _ = trainer.evaluate("test")
+                record["test_accuracy"], record["test_loss"] = trainer.evaluate("test")
             history.append(record)
             save_checkpoint(plan.checkpoint, {"trainer": trainer.state_dict(), "history": history})
             report(record)
