@@ -86,14 +86,6 @@ def test_stopped_as_complete_tells_stopped_trials_complete_with_their_last_accur
         assert sorted(trials[number].intermediate_values) == list(range(1, row["epochs"] + 1))
 
 
-def test_hypervolume_of_a_two_objective_front():
-    from search.optuna_study import hypervolume
-
-    losses = [(-0.9, 0.5), (-0.5, 0.2), (-0.4, 0.6)]  # the last is dominated
-    assert hypervolume(losses, (0.0, 1.0)) == pytest.approx(0.9 * 0.5 + 0.5 * 0.3)
-    assert hypervolume([], (0.0, 1.0)) == 0.0
-
-
 def test_sampled_parameters_replay_to_the_stored_arch(small_study):
     import spaces
 
@@ -192,26 +184,6 @@ def test_imagefolder_study_end_to_end(ray_session, tmp_path, jpeg_tree):
     df = results.load(tmp_path / "results" / "resnet-imagefolder-tree")
     assert (df["state"] == "COMPLETE").all() and (df["dataset"] == f"imagefolder:{root}").all()
     assert df["test_accuracy"].notna().all()
-
-
-@pytest.mark.parametrize("sampler", ["tpe", "random", "nsga2", "gp", "qmc"])
-@pytest.mark.parametrize("objectives", [1, 2])
-def test_every_sampler_drives_the_define_by_run_space(sampler, objectives):
-    import spaces
-    from search.config import StudyConfig
-    from search.optuna_study import define_trial, make_sampler
-
-    if sampler == "qmc" and objectives == 2:
-        pytest.skip("qmc is single-objective here")
-    budget = spaces.Budget(8, 1, 10, max_macs=2_000_000)
-    study = optuna.create_study(directions=["maximize", "minimize"][:objectives], sampler=make_sampler(sampler, 0, 24))
-    for i in range(12):
-        trial = study.ask()
-        plan = define_trial(trial, spaces.get("resnext"), budget, StudyConfig())
-        macs = complexity(plan.spec, budget.image_size).macs
-        assert trial.user_attrs["macs"] == macs <= 2_000_000
-        study.tell(trial, [0.5 + i / 100, macs][:objectives] if objectives == 2 else 0.5 + i / 100)
-    assert len(study.get_trials(states=[optuna.trial.TrialState.COMPLETE])) == 12
 
 
 def test_pareto_study_with_an_external_storage(ray_session, tmp_path, capsys):

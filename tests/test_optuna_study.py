@@ -1,0 +1,100 @@
+"""The Optuna side without Ray: samplers drive the spaces, the proposer tells Optuna the truth,
+and the few Optuna internals the project relies on are still there."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+import spaces
+from blocks import complexity
+from search.config import StudyConfig
+from search.optuna_study import StudyProposer, define_trial, hypervolume, make_sampler, trial_rows
+from search.train import TrainConfig
+
+BUDGET = spaces.Budget(8, 1, 10, max_macs=2_000_000)
+
+
+def test_the_optuna_internals_relied_on_exist():
+    """Named here so that an Optuna upgrade that drops one fails with its name, not silently."""
+    import optuna._hypervolume
+
+    assert hasattr(optuna._hypervolume, "compute_hypervolume"), "optuna._hypervolume.compute_hypervolume is gone"
+    study = optuna.create_study()
+    study.ask()
+    assert hasattr(study.trials[0], "_trial_id"), "FrozenTrial._trial_id is gone (resuming RUNNING trials uses it)"
+
+
+def test_hypervolume_of_a_two_objective_front():
+    losses = [(-0.9, 0.5), (-0.5, 0.2), (-0.4, 0.6)]  # the last is dominated
+    assert hypervolume(losses, (0.0, 1.0)) == pytest.approx(0.9 * 0.5 + 0.5 * 0.3)
+    assert hypervolume([], (0.0, 1.0)) == 0.0
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "random", "nsga2", "gp", "qmc"])
+@pytest.mark.parametrize("objectives", [1, 2])
+def test_every_sampler_drives_the_define_by_run_space(sampler, objectives):
+    if sampler == "qmc" and objectives == 2:
+        pytest.skip("qmc is single-objective here")
+    study = optuna.create_study(directions=["maximize", "minimize"][:objectives], sampler=make_sampler(sampler, 0, 24))
+    for i in range(12):
+        trial = study.ask()
+        plan = define_trial(trial, spaces.get("resnext"), BUDGET, StudyConfig())
+        macs = complexity(plan.spec, BUDGET.image_size).macs
+        assert trial.user_attrs["macs"] == macs <= 2_000_000
+        study.tell(trial, [0.5 + i / 100, macs][:objectives] if objectives == 2 else 0.5 + i / 100)
+    assert len(study.get_trials(states=[optuna.trial.TrialState.COMPLETE])) == 12
+
+
+def proposer(objectives=("accuracy",), stopped_as="pruned") -> StudyProposer:
+    config = StudyConfig(objectives=objectives, stopped_as=stopped_as, seed=5, train=TrainConfig(epochs=3))
+    study = optuna.create_study(directions=["maximize", "minimize"][: len(objectives)])
+    return StudyProposer(study, spaces.get("resnext"), BUDGET, config)
+
+
+def run(p: StudyProposer, accuracies, **last):
+    plan = p.ask()
+    results = [{"epochs": e + 1, "accuracy": a} for e, a in enumerate(accuracies)]
+    for result in results:
+        p.report(plan.number, result)
+    p.tell(plan.number, {**results[-1], **last} if results else (last or None))
+    return plan, p.study.trials[plan.number]
+
+
+@pytest.mark.parametrize("accuracies, extra, state", [
+    ([0.5, 0.6, 0.7], {}, TrialState.COMPLETE),  # its whole budget
+    ([0.5], {}, TrialState.PRUNED),  # stopped by the scheduler
+    ([0.5], {"error": "RuntimeError: boom"}, TrialState.FAIL),
+    ([], {}, TrialState.FAIL),  # its worker died: no result at all
+    ([0.5, 0.6, float("nan")], {}, TrialState.FAIL),
+])
+def test_the_proposer_tells_optuna_the_truth(accuracies, extra, state):
+    plan, trial = run(proposer(), accuracies, **extra)
+    assert trial.state == state and plan.seed == 5 + plan.number and plan.train.epochs == 3
+    assert sorted(trial.intermediate_values) == list(range(1, len(accuracies) + 1))
+    if state == TrialState.COMPLETE:
+        assert trial.value == 0.7 and trial.user_attrs["epochs"] == 3
+    if state == TrialState.FAIL:
+        assert trial.user_attrs["error"]
+
+
+def test_stopped_as_complete_and_costs_from_the_plan():
+    plan, trial = run(proposer(objectives=("accuracy", "macs"), stopped_as="complete"), [0.4])
+    assert trial.state == TrialState.COMPLETE and trial.values == [0.4, trial.user_attrs["macs"]]
+    assert trial.user_attrs["macs"] == complexity(plan.spec, BUDGET.image_size).macs
+
+
+def test_an_interrupted_trial_is_asked_again_under_its_number_with_its_parameters():
+    first = proposer()
+    plan = first.ask()  # then the driver dies: the trial stays RUNNING
+    again = StudyProposer(first.study, spaces.get("resnext"), BUDGET, StudyConfig(), stale=[first.study.trials[0]])
+    assert again.ask().spec == plan.spec and again.ask().number == 1
+
+
+def test_rows_carry_the_schema_columns_and_rays_own_error():
+    p = proposer()
+    run(p, [0.5], error="RuntimeError: boom")
+    p.record_error(0, "RayTaskError: worker died")
+    (row,) = trial_rows(p.study)
+    assert row["state"] == "FAIL" and row["error"] == "RayTaskError: worker died" and row["macs"] > 0
