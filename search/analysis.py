@@ -13,6 +13,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from . import schema
+
 MAXIMISE = {"accuracy", "test_accuracy", "throughput", "speedup_vs_dense", "param_reduction", "flop_reduction"}
 
 
@@ -128,3 +130,58 @@ def trends(df: pd.DataFrame, param: str) -> pd.DataFrame:
     grouped = complete(df).groupby(param)
     return pd.DataFrame({"trials": grouped.size(), "median_accuracy": grouped["accuracy"].median(),
                          "best_accuracy": grouped["accuracy"].max()}).reset_index()
+
+
+def default_epoch(epochs: pd.DataFrame) -> int | None:
+    """The deepest epoch that at least half of the trials with any epoch reached (None: none)."""
+    reached = epochs.groupby("trial")["epoch"].max()
+    if reached.empty:
+        return None
+    return int(reached.sort_values(ascending=False).iloc[(len(reached) - 1) // 2])
+
+
+def at_epoch(df: pd.DataFrame, epochs: pd.DataFrame, epoch: int) -> pd.DataFrame:
+    """The study as if its epoch budget were ``epoch``: every trial that reached it, pruned or
+    failed ones included, is COMPLETE with its validation accuracy at that epoch (``state_final``
+    keeps its real state); test accuracy only where the trial's model at that epoch is its final one."""
+    keys = ["study", "trial"] if "study" in df and "study" in epochs else ["trial"]
+    there = epochs.loc[epochs["epoch"] == epoch, keys + ["val_accuracy"]]
+    out = df.merge(there, on=keys, how="inner")
+    final = (out["state"] == "COMPLETE") & (out["epochs"] == epoch)
+    return out.assign(
+        state_final=out["state"], state="COMPLETE", accuracy=out["val_accuracy"], epochs=epoch,
+        test_accuracy=out["test_accuracy"].where(final),
+    ).drop(columns="val_accuracy")
+
+
+def by_configuration(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """One row per configuration (one network, several seeds: ``--repeats``) of the complete
+    trials: runs, mean, standard deviation and a Student-t confidence interval of validation and
+    test accuracy, the network's complexity, and the sampled parameters it has one value of."""
+    rows = []
+    for _, group in complete(df).groupby("arch", sort=False):
+        row = {"configuration": int(group["configuration"].min()), "runs": len(group)}
+        row.update({c: group[c].iloc[0] for c in ("max_cardinality", "params", "macs")})
+        for column in sampled_parameters(df):
+            if group[column].nunique(dropna=False) == 1:
+                row[column] = group[column].iloc[0]
+        for column in ("accuracy", "test_accuracy"):
+            row.update(mean_interval(column, group[column].dropna().astype(float), confidence))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    return table.sort_values("accuracy_mean", ascending=False).reset_index(drop=True) if rows else table
+
+
+def sampled_parameters(df: pd.DataFrame) -> list[str]:
+    """The columns of sampled parameters: neither results columns nor ones analysis adds."""
+    return [c for c in df.columns if c not in schema.NAMES and c not in ("study", "state_final")]
+
+
+def mean_interval(name: str, values: pd.Series, confidence: float) -> dict[str, float]:
+    """Mean, sample standard deviation and the Student-t interval of the mean (NaN below 2 values)."""
+    from scipy import stats
+
+    n, mean = len(values), values.mean()
+    std = values.std(ddof=1) if n > 1 else float("nan")
+    half = stats.t.ppf((1 + confidence) / 2, n - 1) * std / n**0.5 if n > 1 else float("nan")
+    return {f"{name}_mean": mean, f"{name}_std": std, f"{name}_ci_low": mean - half, f"{name}_ci_high": mean + half}

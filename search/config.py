@@ -13,7 +13,7 @@ from spaces import Budget
 from .cli import require_int
 from .train import TrainConfig
 
-SAMPLERS = ("tpe", "random", "nsga2", "gp", "qmc")
+SAMPLERS = ("tpe", "random", "nsga2", "gp", "qmc", "grid")
 SCHEDULERS = ("asha", "fifo")
 STOPPED_AS = ("pruned", "complete")  # how a scheduler-stopped trial is told to Optuna
 OBJECTIVES = {"accuracy": "max", "macs": "min", "params": "min", "flops": "min"}
@@ -67,12 +67,14 @@ class StudyConfig:
     gpus_per_trial: float = _may_change_on_resume(0.0)  # fractions share a GPU
     max_concurrent: int = _may_change_on_resume(2)  # trials running at once
     seed: int = 0  # the sampler's seed; trial n trains with seed + n
+    repeats: int = 1  # seeds per sampled configuration: each runs this many times, as trials of their own
     name: str = ""  # the study's name ("" = <space>-<dataset>)
     results_dir: str = _may_change_on_resume("results")
     storage: str | None = None  # Optuna storage URL (None = SQLite in the study folder)
     address: str | None = _may_change_on_resume(None)  # a Ray cluster to join (None = start one)
     storage_path: str | None = _may_change_on_resume(None)  # shared folder or URI for checkpoints
     train: TrainConfig = TrainConfig()  # how every trial trains; its seed is the study's seed
+    save_weights: bool = False  # keep each complete trial's final network (search.retrain sets it)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -103,6 +105,7 @@ class StudyConfig:
     def _check_numbers(self) -> None:
         require_int("--trials", self.trials, 1)
         require_int("--max-concurrent", self.max_concurrent, 1)
+        require_int("--repeats", self.repeats, 1)
         if self.address is not None and not ADDRESS.match(self.address):
             raise ValueError(f"--address {self.address!r} is not a Ray address: give HOST:PORT, ray://HOST:PORT or auto")
         if self.storage_path is not None and not self.storage_path.strip():

@@ -35,6 +35,8 @@ class Prepared:
     splits: Splits
     budget: spaces.Budget
     space: spaces.Space
+    grid: dict[str, list] | None  # the space's choices, for the grid sampler
+    queue: tuple[dict[str, Any], ...] = ()  # parameters to run first, queued when the study is created
 
 
 def resolve(config: StudyConfig, resume: bool, overrides: dict[str, Any]) -> StudyConfig:
@@ -81,11 +83,12 @@ def prepare(config: StudyConfig, resume: bool, overrides: dict[str, Any]) -> Pre
     """Every check that needs no Ray: config, study folder, data, budget, storage."""
     config = resolve(config, resume, overrides)
     check_storage_path(config)
+    space = spaces.get(config.space)
+    grid = spaces.grid_of(space, config.space) if config.sampler == "grid" else None
     splits = load(DataSpec(config.dataset, config.data_dir, config.download))
     budget = config.budget(splits.image_size, splits.channels, splits.num_classes)
-    space = spaces.get(config.space)
     spaces.check_budget(space, budget)
-    return Prepared(config, splits, budget, space)
+    return Prepared(config, splits, budget, space, grid)
 
 
 def check_storage_path(config: StudyConfig) -> None:
@@ -113,7 +116,7 @@ def run(prepared: Prepared, resume: bool) -> int:
         if not resume or not (study_dir / "study.json").exists():
             io.write_text_atomic(study_dir / "study.json", config.to_json())
         storage = storage or optuna_study.open_storage(config.storage_url())
-        return _run_locked(prepared, *optuna_study.open_study(config, storage, resume))
+        return _run_locked(prepared, *optuna_study.open_study(config, storage, resume, prepared.grid, prepared.queue))
 
 
 def _run_locked(prepared: Prepared, study, stale: list) -> int:

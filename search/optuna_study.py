@@ -24,9 +24,10 @@ import spaces
 
 from . import results, schema
 from .config import StudyConfig
-from .plan import TrialPlan, make_plan, spec_columns
+from .plan import TrialPlan, make_plan, plan_columns
 
 FINISHED = tuple(TrialState[name] for name in schema.FINISHED)
+HISTORY_ATTR = "epoch_history"  # a trial's epochs-table rows, {epoch: row}, stored as each epoch is reported
 
 
 def quiet() -> None:
@@ -34,15 +35,18 @@ def quiet() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-def make_sampler(name: str, seed: int, trials: int) -> optuna.samplers.BaseSampler:
+def make_sampler(name: str, seed: int, trials: int, grid: dict[str, list] | None = None) -> optuna.samplers.BaseSampler:
     """GP and QMC sample the per-stage parameters that only some networks have at random
-    (Optuna's fallback for dynamic spaces); TPE's ``group`` mode models them."""
+    (Optuna's fallback for dynamic spaces); TPE's ``group`` mode models them. ``grid``: the
+    space's choices, for the grid sampler."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return _sampler(name, seed, trials)
+        return _sampler(name, seed, trials, grid)
 
 
-def _sampler(name: str, seed: int, trials: int) -> optuna.samplers.BaseSampler:
+def _sampler(name: str, seed: int, trials: int, grid: dict[str, list] | None) -> optuna.samplers.BaseSampler:
+    if name == "grid":
+        return optuna.samplers.GridSampler(grid or {}, seed=seed)
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True)
     if name == "random":
@@ -81,19 +85,22 @@ def stored_config(storage: optuna.storages.BaseStorage, name: str) -> str | None
     return match[0].user_attrs.get("config") if match else None
 
 
-def open_study(config: StudyConfig, storage: optuna.storages.BaseStorage, resume: bool) -> tuple[optuna.Study, list]:
-    """Open (or create) the Optuna study; the trials an interrupted driver left unfinished."""
+def open_study(config: StudyConfig, storage: optuna.storages.BaseStorage, resume: bool,
+               grid: dict[str, list] | None = None, queue: Sequence[dict[str, Any]] = ()) -> tuple[optuna.Study, list]:
+    """Open (or create) the Optuna study; the trials an interrupted driver left running."""
     directions = ["maximize" if m == "max" else "minimize" for m in config.metric_modes[1]]
     study = optuna.create_study(
         storage=storage, study_name=config.name, directions=directions, load_if_exists=resume,
-        sampler=make_sampler(config.sampler, config.seed, config.trials),
+        sampler=make_sampler(config.sampler, config.seed, config.trials, grid),
     )
     if not resume:  # the config travels with the storage, so another machine can resume from it
         shared = replace(config, storage=None)  # no password in the database
         for key, value in (("space", config.space), ("dataset", config.dataset), ("config", shared.to_json())):
             study.set_user_attr(key, value)
-    stale = [t for t in study.get_trials(deepcopy=False) if t.state not in FINISHED]
-    return study, stale
+        for params in queue:
+            study.enqueue_trial(params)
+    stale = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.RUNNING]
+    return study, stale  # (WAITING trials, queued repeats, are popped by study.ask() itself)
 
 
 def finished_count(study: optuna.Study) -> int:
@@ -103,10 +110,10 @@ def finished_count(study: optuna.Study) -> int:
 def define_trial(trial: optuna.Trial, space: spaces.Space, budget: spaces.Budget, config: StudyConfig) -> TrialPlan:
     """Define-by-run: sample a spec, store the columns it decides on the Optuna trial, and plan
     the trial."""
-    spec = space(trial, budget)
-    for key, value in spec_columns(spec, budget.image_size).items():
+    plan = make_plan(config, trial.number, space(trial, budget))
+    for key, value in plan_columns(plan, budget.image_size).items():
         trial.set_user_attr(key, value)
-    return make_plan(config, trial.number, spec)
+    return plan
 
 
 class StudyProposer:
@@ -122,6 +129,7 @@ class StudyProposer:
         self._stale = list(stale)
         self._open: dict[int, optuna.Trial] = {}
         self._reported: dict[int, set[int]] = {}
+        self._epochs: dict[int, dict[str, dict[str, Any]]] = {}
 
     def ask(self) -> TrialPlan:
         if self._stale:  # its parameters are set: the space replays them
@@ -129,17 +137,42 @@ class StudyProposer:
         else:
             trial = self.study.ask()
         plan = define_trial(trial, self._space, self._budget, self._config)
+        if "configuration" not in trial.user_attrs:  # a new configuration (not a queued repeat)
+            trial.set_user_attr("configuration", plan.number)
+            self._queue_repeats(trial)
         self._open[plan.number] = trial
         return plan
 
+    def _queue_repeats(self, trial: optuna.Trial) -> None:
+        """``repeats - 1`` more runs of ``trial``'s parameters, each a trial of its own (its own
+        seed), queued so that the next asks take them first; never beyond the study's size."""
+        room = self._config.trials - len(self.study.get_trials(deepcopy=False))
+        for _ in range(min(self._config.repeats - 1, room)):
+            self.study.enqueue_trial(trial.params, user_attrs={"configuration": trial.number})
+
     def report(self, number: int, result: dict[str, Any]) -> None:
-        """An epoch's validation accuracy as Optuna's intermediate value (single objective only)."""
+        """An epoch's rows for the epochs table, and its accuracy as Optuna's intermediate value
+        (single objective only)."""
+        if number not in self._open:
+            return
+        self._store_epochs(number, result)
         if len(self._config.objectives) > 1 or "error" in result or "accuracy" not in result:
             return
         step, seen = int(result["epochs"]), self._reported.setdefault(number, set())
-        if step not in seen and number in self._open:
+        if step not in seen:
             self._open[number].report(float(result["accuracy"]), step)
             seen.add(step)
+
+    def _store_epochs(self, number: int, result: dict[str, Any]) -> None:
+        rows = [r for r in [*result.get(schema.HISTORY, []), schema.epoch_row(result)] if r]
+        trial = self._open[number]
+        if number not in self._epochs:  # a resumed trial keeps what an earlier driver stored
+            self._epochs[number] = dict(trial.user_attrs.get(HISTORY_ATTR, {}))
+        stored = self._epochs[number]
+        new = {str(r["epoch"]): r for r in rows if stored.get(str(r["epoch"])) != r}
+        if new:
+            stored.update(new)
+            trial.set_user_attr(HISTORY_ATTR, stored)
 
     def tell(self, number: int, result: dict[str, Any] | None) -> None:
         """The trial's outcome from its last result (None: its worker died)."""
@@ -177,8 +210,11 @@ class TableWriter:
         self.study, self.study_dir = study, study_dir
 
     def write(self) -> pd.DataFrame:
-        df = results.table(trial_rows(self.study), integer_params(self.study))
+        """trials.parquet and epochs.parquet (each with a CSV twin); the trials table."""
+        trials = self.study.get_trials(deepcopy=False)
+        df = results.table(trial_rows(self.study, trials), integer_params(trials))
         results.write(df, self.study_dir)
+        results.write(results.epochs_table(epoch_rows(trials)), self.study_dir, "epochs")
         return df
 
 
@@ -188,10 +224,10 @@ def hypervolume(losses: Sequence[Sequence[float]], reference: Sequence[float]) -
     return float(compute_hypervolume(points, np.asarray(reference, dtype=float)))
 
 
-def integer_params(study: optuna.Study) -> set[str]:
+def integer_params(trials: Sequence[optuna.trial.FrozenTrial]) -> set[str]:
     """Sampled parameters whose values are all ints (typed as such in the table)."""
     out, dists = set(), {}
-    for t in study.get_trials(deepcopy=False):
+    for t in trials:
         dists.update(t.distributions)
     for name, dist in dists.items():
         if isinstance(dist, optuna.distributions.IntDistribution) or (
@@ -202,15 +238,22 @@ def integer_params(study: optuna.Study) -> set[str]:
     return out
 
 
-def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:
+def trial_rows(study: optuna.Study, trials: Sequence[optuna.trial.FrozenTrial] | None = None) -> list[dict[str, Any]]:
     """One dict per Optuna trial: state, sampled parameters and everything stored on it."""
     errors = {k[6:]: v for k, v in study.user_attrs.items() if k.startswith("error_")}
     common = {"space": study.user_attrs.get("space"), "dataset": study.user_attrs.get("dataset")}
     rows = []
-    for t in study.get_trials(deepcopy=False):
-        row = {"trial": t.number, "state": t.state.name, **common, **t.params, **t.user_attrs}
+    for t in study.get_trials(deepcopy=False) if trials is None else trials:
+        attrs = {k: v for k, v in t.user_attrs.items() if k != HISTORY_ATTR}
+        row = {"trial": t.number, "state": t.state.name, **common, **t.params, **attrs}
         if t.state == TrialState.FAIL:  # Ray's own reason, when it has one, is the more precise
             row["error"] = errors.get(str(t.number), row.get("error", "unknown error"))
         row["datetime_start"], row["datetime_complete"] = t.datetime_start, t.datetime_complete
         rows.append(row)
     return rows
+
+
+def epoch_rows(trials: Sequence[optuna.trial.FrozenTrial]) -> list[dict[str, Any]]:
+    """One dict per trial and epoch run, in trial and epoch order."""
+    return [{"trial": t.number, **row} for t in trials
+            for _, row in sorted(t.user_attrs.get(HISTORY_ATTR, {}).items(), key=lambda kv: int(kv[0]))]

@@ -22,6 +22,7 @@ class TrialPlan:
     checkpoint: Path | str  # where it keeps its last epoch: a local path, or a pyarrow URI (a str)
     cpus: float  # CPUs Ray gives the trial: its torch threads
     gpus: float  # GPUs Ray gives the trial; > 0 trains on CUDA when there is one
+    weights: Path | str | None = None  # where the final network goes (<weights>.pt state dict, .json spec); None: not kept
 
     @property
     def seed(self) -> int:
@@ -42,14 +43,16 @@ def make_plan(config: StudyConfig, number: int, spec: NetSpec) -> TrialPlan:
         number=number, spec=spec, train=replace(config.train, seed=config.seed + number),
         checkpoint=checkpoint_path(config.trial_root(), number),
         cpus=config.cpus_per_trial, gpus=config.gpus_per_trial,
+        weights=io.join(config.trial_root(), "models", f"{number:05d}") if config.save_weights else None,
     )
 
 
-def spec_columns(spec: NetSpec, image_size: int) -> dict[str, Any]:
-    """The results columns a spec decides (schema source ``plan``), computed once per trial."""
+def plan_columns(plan: TrialPlan, image_size: int) -> dict[str, Any]:
+    """The results columns a plan decides (schema source ``plan``), computed once per trial."""
+    spec = plan.spec
     cx = complexity(spec, image_size)
     reduction = grouping_reduction(spec, image_size)
     return {
         "arch": spec.to_json(), "acts": cx.acts, "flops": cx.flops, "max_cardinality": spec.max_cardinality,
-        "min_group_width": min(s.group_width for s in spec.stages), **reduction.to_dict(),
+        "min_group_width": min(s.group_width for s in spec.stages), "seed": plan.seed, **reduction.to_dict(),
     }

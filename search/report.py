@@ -1,5 +1,10 @@
-"""``python -m search.report STUDY [STUDY ...]``: the grouping table, the Pareto front and the top
-trials as tables, and ``report.md`` with PNG plots in ``<first study>/report/``."""
+"""``python -m search.report STUDY [STUDY ...]``: the grouping table, the Pareto front, the top
+trials and (with --repeats) each configuration over its seeds, as tables, and ``report.md`` with
+PNG plots in ``<first study>/report/``.
+
+Trials are compared at matched fidelity: at ``--at-epoch K`` every trial that reached epoch K
+counts, with its validation accuracy at K (default: the deepest epoch that at least half of the
+trials reached). A study written before epochs were recorded is compared by its complete trials."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import plots, results
-from .analysis import best, edf, grouping_key, grouping_table, pareto
+from .analysis import at_epoch, best, by_configuration, default_epoch, edf, grouping_key, grouping_table, pareto
 from .cli import OneLineParser, require_int, run_main
 
 FRONT_COLUMNS = ["trial", "accuracy", "test_accuracy", "macs", "params", "max_cardinality", "flop_reduction",
@@ -24,25 +29,44 @@ def parse(argv: list[str] | None):
     p.add_argument("--out", help="where report.md and the plots go (default <first study>/report)")
     p.add_argument("--format", choices=["md", "csv", "json"], default="md", help="format of the printed tables")
     p.add_argument("--top", type=int, default=10, help="how many top trials (default 10)")
+    p.add_argument("--at-epoch", type=int, help="compare every trial that reached this epoch, at it "
+                                                "(default: the deepest epoch at least half of the trials reached)")
     return p.parse_args(argv)
 
 
-def load_studies(names: list[str], results_dir: str) -> tuple[pd.DataFrame, Path]:
+def load_studies(names: list[str], results_dir: str, epoch: int | None) -> tuple[pd.DataFrame, str, Path]:
+    """The trials to compare (at matched fidelity where epochs were recorded), a line that says
+    which, and the first study's folder."""
     folders = [results.study_path(n, results_dir) for n in names]
     df = results.load_many(folders)
-    if (df["state"] == "COMPLETE").sum() == 0:
-        raise ValueError(f"{', '.join(names)}: no complete trial yet; report again once a trial has finished")
-    return df, folders[0]
+    epochs = pd.concat([results.load_epochs(f).assign(study=f.name) for f in folders], ignore_index=True)
+    if epochs.empty:
+        if epoch is not None:
+            raise ValueError(f"--at-epoch {epoch}: {', '.join(names)} recorded no epochs (written by an older version)")
+        if (df["state"] == "COMPLETE").sum() == 0:
+            raise ValueError(f"{', '.join(names)}: no complete trial yet; report again once a trial has finished")
+        return df, f"{(df['state'] == 'COMPLETE').sum()} complete trials at their final epoch (no epochs table)", folders[0]
+    deepest = int(epochs["epoch"].max())
+    if epoch is not None and epoch > deepest:
+        raise ValueError(f"--at-epoch {epoch}: no trial reached epoch {epoch} (the deepest reached {deepest})")
+    epoch = epoch or default_epoch(epochs)
+    at = at_epoch(df, epochs, epoch)
+    return at, f"at epoch {epoch}: {len(at)} of {len(df)} trials reached it, each compared at that epoch", folders[0]
 
 
 def tables(df: pd.DataFrame, front: pd.DataFrame, top: int) -> dict[str, pd.DataFrame]:
-    several = df["study"].nunique() > 1
-    extra = ["study"] if several else []
-    return {
-        "Accuracy against grouping": grouping_table(df),
+    extra = ["study"] if df["study"].nunique() > 1 else []
+    grouping = grouping_table(df)
+    grouping["note"] = grouping["trials"].map(lambda n: "fewer than 3 trials" if n < 3 else "")
+    named = {
+        "Accuracy against grouping": grouping,
         "Pareto front: accuracy against MACs": front[extra + FRONT_COLUMNS],
         f"Top {top} trials": best(df, top)[extra + TOP_COLUMNS],
     }
+    designs = by_configuration(df)
+    if len(designs) and (designs["runs"] > 1).any():
+        named["Configurations over seeds (mean, std, 95% CI)"] = designs
+    return named
 
 
 def render(table: pd.DataFrame, fmt: str) -> str:
@@ -70,10 +94,11 @@ def figures(df: pd.DataFrame, front: pd.DataFrame, out: Path) -> list[Path]:
     return paths
 
 
-def write_report(df: pd.DataFrame, named: dict[str, pd.DataFrame], images: list[Path], out: Path) -> Path:
+def write_report(df: pd.DataFrame, which: str, named: dict[str, pd.DataFrame], images: list[Path], out: Path) -> Path:
     studies = ", ".join(sorted(df["study"].unique()))
-    lines = [f"# Report: {studies}", "",
-             f"{len(df)} trials: " + ", ".join(f"{n} {s.lower()}" for s, n in df["state"].value_counts().items()), ""]
+    states = df["state_final"] if "state_final" in df else df["state"]
+    lines = [f"# Report: {studies}", "", f"Trials compared {which}.", "",
+             f"{len(df)} trials: " + ", ".join(f"{n} {s.lower()}" for s, n in states.value_counts().items()), ""]
     for title, table in named.items():
         lines += [f"## {title}", "", table.to_markdown(index=False, floatfmt=".4g"), ""]
     lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in images]
@@ -89,9 +114,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(args) -> int:
     require_int("--top", args.top, 1)
-    df, first = load_studies(args.studies, args.results_dir)
+    if args.at_epoch is not None:
+        require_int("--at-epoch", args.at_epoch, 1)
+    df, which, first = load_studies(args.studies, args.results_dir, args.at_epoch)
     front = pareto(df, ("accuracy", "macs"))
     named = tables(df, front, args.top)
+    print(f"Trials compared {which}.\n")
     for title, table in named.items():
         print(f"## {title}\n\n{render(table, args.format)}\n")
     out = Path(args.out) if args.out else first / "report"
@@ -99,7 +127,7 @@ def report(args) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ValueError(f"cannot write the report to {out}: {err.strerror}") from None
-    path = write_report(df, named, figures(df, front, out), out)
+    path = write_report(df, which, named, figures(df, front, out), out)
     print(f"wrote {path} and its plots", file=sys.stderr)
     return 0
 

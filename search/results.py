@@ -16,7 +16,7 @@ from . import io, schema
 from .analysis import best, edf, grouping_table, pareto, trends
 
 __all__ = [  # the public API: the table, and its analysis re-exported
-    "best", "edf", "grouping_table", "load", "load_many", "pareto", "study_path", "summary", "table", "trends", "typed",
+    "best", "edf", "epochs_table", "grouping_table", "load", "load_epochs", "load_many", "pareto", "study_path", "summary", "table", "trends", "typed",
     "write",
 ]
 
@@ -46,10 +46,18 @@ def _as(values: pd.Series, dtype: str) -> pd.Series:
     return values.astype(schema.DTYPES[dtype])
 
 
-def write(df: pd.DataFrame, study_dir: Path) -> None:
-    """trials.parquet and trials.csv, each written atomically."""
-    io.write_atomic(study_dir / "trials.parquet", lambda tmp: df.to_parquet(tmp, index=False))
-    io.write_atomic(study_dir / "trials.csv", lambda tmp: df.to_csv(tmp, index=False))
+def epochs_table(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Typed DataFrame of epoch rows (schema ``EPOCH_COLUMNS``), in trial and epoch order."""
+    df = pd.DataFrame(list(rows)).reindex(columns=list(schema.EPOCH_NAMES))
+    for column in schema.EPOCH_COLUMNS:
+        df[column.name] = _as(df[column.name], column.dtype)
+    return df.sort_values(["trial", "epoch"]).reset_index(drop=True)
+
+
+def write(df: pd.DataFrame, study_dir: Path, name: str = "trials") -> None:
+    """<name>.parquet and <name>.csv, each written atomically."""
+    io.write_atomic(study_dir / f"{name}.parquet", lambda tmp: df.to_parquet(tmp, index=False))
+    io.write_atomic(study_dir / f"{name}.csv", lambda tmp: df.to_csv(tmp, index=False))
 
 
 def study_path(path_or_study: str | os.PathLike, results_dir: str | os.PathLike = "results") -> Path:
@@ -68,6 +76,15 @@ def load(path_or_study: str | os.PathLike, results_dir: str | os.PathLike = "res
     parquet = path / "trials.parquet"
     df = pd.read_parquet(parquet) if parquet.exists() else pd.read_csv(path / "trials.csv")
     return typed(df)
+
+
+def load_epochs(path_or_study: str | os.PathLike, results_dir: str | os.PathLike = "results") -> pd.DataFrame:
+    """The epochs table of a study: one row per trial and epoch run (empty for a study written
+    before epochs were recorded)."""
+    path = study_path(path_or_study, results_dir)
+    parquet, csv = path / "epochs.parquet", path / "epochs.csv"
+    rows = pd.read_parquet(parquet) if parquet.exists() else pd.read_csv(csv) if csv.exists() else []
+    return epochs_table(rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows)
 
 
 def load_many(paths: Iterable[str | os.PathLike], results_dir: str | os.PathLike = "results") -> pd.DataFrame:

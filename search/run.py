@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from dataclasses import fields
 from typing import Any
+
+import spaces
 
 from .cli import OneLineParser, run_main
 from .config import OBJECTIVES, SAMPLERS, SCHEDULERS, STOPPED_AS, StudyConfig
@@ -30,12 +33,13 @@ def parser() -> argparse.ArgumentParser:
     add("--dataset", help="digits (default, embedded), cifar10, cifar100, fashionmnist, mnist or imagefolder:PATH")
     add("--data-dir", help=f"where torchvision datasets and image caches live (default {DEFAULTS.data_dir})")
     add("--download", action="store_true", default=None, help="allow torchvision to download the dataset")
-    add("--trials", type=int, help=f"trials in the study, in all (default {DEFAULTS.trials})")
+    add("--trials", type=int, help=f"trials in the study, in all (default {DEFAULTS.trials}; with --sampler grid: all of the grid)")
     add("--epochs", type=int, help=f"epoch budget of a trial (default {DEFAULTS.epochs})")
     add("--budget-mmacs", type=bounds, help="MACs bounds in millions, MAX or MIN:MAX (default for digits: 2)")
     add("--budget-mparams", type=bounds, help="parameter bounds in millions, MAX or MIN:MAX")
-    add("--sampler", choices=SAMPLERS, help=f"Optuna sampler (default {DEFAULTS.sampler})")
-    add("--scheduler", choices=SCHEDULERS, help=f"Ray Tune scheduler (default {DEFAULTS.scheduler})")
+    add("--sampler", choices=SAMPLERS, help=f"Optuna sampler (default {DEFAULTS.sampler}); grid enumerates a space "
+        "that declares its choices (resnext_templates), --trials then defaults to the grid's size x --repeats")
+    add("--scheduler", choices=SCHEDULERS, help=f"Ray Tune scheduler (default {DEFAULTS.scheduler}; fifo with --sampler grid)")
     add("--stopped-as", choices=STOPPED_AS,
         help="how a trial the scheduler stops early is told to Optuna: pruned (default) or complete (Ray's stock OptunaSearch)")
     add("--objective", choices=["accuracy"], help="single objective (the default)")
@@ -43,6 +47,7 @@ def parser() -> argparse.ArgumentParser:
     add("--cpus-per-trial", type=float, help=f"CPUs each trial gets (default {DEFAULTS.cpus_per_trial:g})")
     add("--gpus-per-trial", type=float, help="GPUs each trial gets; fractions share a GPU (default 0)")
     add("--max-concurrent", type=int, help=f"trials running at once (default {DEFAULTS.max_concurrent})")
+    add("--repeats", type=int, help="seeds per sampled configuration, each a trial of its own (default 1)")
     add("--seed", type=int, help=f"seed of the sampler and the trials (default {DEFAULTS.seed})")
     add("--name", help="study name (default <space>-<dataset>)")
     add("--results-dir", help=f"where study folders are written (default {DEFAULTS.results_dir})")
@@ -79,7 +84,14 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 def config_from(args: argparse.Namespace) -> StudyConfig:
     given = overrides(args)
     train = TrainConfig(**given.pop("train", {}))
+    if given.get("sampler") == "grid":  # designs compared, not searched: the whole grid, each run to the end
+        given.setdefault("trials", grid_size(given.get("space", DEFAULTS.space)) * given.get("repeats", 1))
+        given.setdefault("scheduler", "fifo")
     return StudyConfig(name=args.name or "", train=train, **given)
+
+
+def grid_size(space: str) -> int:
+    return math.prod(len(choices) for choices in spaces.grid_of(spaces.get(space), space).values())
 
 
 def main(argv: list[str] | None = None) -> int:

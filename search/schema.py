@@ -3,8 +3,10 @@
 Each column says where its value comes from, and that alone decides who writes it:
 ``optuna``  the trial's number, state and times, from Optuna;
 ``study``   the same for every row of a study;
-``plan``    stored on the Optuna trial when the trial is defined (``plan.spec_columns``);
+``plan``    stored on the Optuna trial when the trial is defined (``plan.plan_columns``);
 ``result``  stored from the trial's last report (the keys ``trial.run_trial`` reports).
+``epoch``   one row per trial and epoch in epochs.parquet, from every report (``key`` when the
+            report names it otherwise).
 The searcher stores, ``results.typed`` types and orders, and ``docs/results.md`` lists exactly
 these columns; sampled parameters follow them, one column each. Adding a column is one entry
 here plus the code that computes it; then ``python -m search.schema > docs/results.md``.
@@ -14,9 +16,10 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 DTYPES = {"int": "Int64", "float": "float64", "string": "string", "datetime": "datetime64[ns]"}
-SOURCES = ("optuna", "study", "plan", "result")
+SOURCES = ("optuna", "study", "plan", "result", "epoch")
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")  # states a trial never leaves; the others may still run
 STATE_WORDS = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running", "WAITING": "waiting"}
 
@@ -28,6 +31,11 @@ class Column:
     source: str  # one of SOURCES: who provides the value
     unit: str  # of the value ("" for none)
     meaning: str  # one line, as docs/results.md shows it
+    key: str = ""  # the report's key for it, when that differs from the name (epoch columns)
+
+    @property
+    def report_key(self) -> str:
+        return self.key or self.name
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -39,6 +47,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("test_accuracy", "float", "result", "fraction", "test accuracy of the final model (complete trials only)"),
     Column("test_loss", "float", "result", "nats", "mean test cross-entropy of the final model (complete trials only)"),
     Column("epochs", "int", "result", "epochs", "epochs run"),
+    Column("seed", "int", "plan", "", "the trial's seed (weights and data order): the study's seed + trial"),
+    Column("configuration", "int", "optuna", "", "the trial that first ran this configuration; --repeats runs share it"),
     Column("params", "int", "plan", "parameters", "exact analytic parameter count"),
     Column("macs", "int", "plan", "MACs", "multiply-accumulates of conv and linear layers for one image at the dataset's size"),
     Column("flops", "int", "plan", "FLOPs", "2 x macs"),
@@ -76,6 +86,28 @@ COLUMNS: tuple[Column, ...] = (
 
 NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 
+EPOCH_COLUMNS: tuple[Column, ...] = (  # epochs.parquet: one row per trial and epoch run
+    Column("trial", "int", "epoch", "", "Optuna's trial number (the row of trials.parquet)"),
+    Column("epoch", "int", "epoch", "epochs", "the epoch, from 1", key="epochs"),
+    Column("val_accuracy", "float", "epoch", "fraction", "validation accuracy after this epoch"),
+    Column("val_loss", "float", "epoch", "nats", "mean validation cross-entropy after this epoch"),
+    Column("train_loss", "float", "epoch", "nats", "mean training loss over this epoch (label-smoothed)"),
+    Column("epoch_train_seconds", "float", "epoch", "s", "this epoch's training time"),
+    Column("epoch_eval_seconds", "float", "epoch", "s", "this epoch's validation pass"),
+)
+EPOCH_NAMES: tuple[str, ...] = tuple(c.name for c in EPOCH_COLUMNS)
+
+
+HISTORY = "history"  # a report's key for the rows of the epochs its trial ran before this run
+
+
+def epoch_row(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The epochs-table row of one report, keyed by column name (without ``trial``); None for a
+    report that ends no epoch (a failure before or inside its first epoch)."""
+    if "error" in report or "val_accuracy" not in report:
+        return None
+    return {c.name: report.get(c.report_key) for c in EPOCH_COLUMNS if c.name != "trial"}
+
 
 def names(source: str | None = None, dtype: str | None = None) -> tuple[str, ...]:
     """The columns from ``source`` and/or of ``dtype``, in table order."""
@@ -96,6 +128,14 @@ def markdown() -> str:
         "| column | type | unit | source | meaning |", "|---|---|---|---|---|",
     ]
     lines += [f"| `{c.name}` | {c.dtype} | {c.unit} | {c.source} | {c.meaning} |" for c in COLUMNS]
+    lines += [
+        "", "## Epochs", "",
+        "`results/<study>/epochs.parquet` (and `epochs.csv`) hold one row per trial and epoch run, pruned and",
+        "failed trials included, rewritten with the trials table; `search.results.load_epochs(study)` reads",
+        "it. `python -m search.report --at-epoch K` compares trials at matched fidelity from it.", "",
+        "| column | type | unit | meaning |", "|---|---|---|---|",
+    ]
+    lines += [f"| `{c.name}` | {c.dtype} | {c.unit} | {c.meaning} |" for c in EPOCH_COLUMNS]
     return "\n".join(lines) + "\n"
 
 

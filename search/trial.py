@@ -22,6 +22,7 @@ import torch
 from blocks import build
 
 from . import io as files
+from . import schema
 from .batches import DeviceData
 from .cli import one_line
 from .data import Splits
@@ -49,6 +50,15 @@ def load_checkpoint(path: Path | str) -> dict[str, Any] | None:
     except Exception as err:  # a truncated or corrupt file: start this trial again
         log.warning("checkpoint %s is unreadable (%s); trial restarts from scratch", path, one_line(err))
         return None
+
+
+def save_network(plan: TrialPlan, net: torch.nn.Module) -> None:
+    """The trained network as ``<weights>.pt`` (a state dict: ``torch.load(weights_only=True)``)
+    and ``<weights>.json`` (its spec: ``blocks.build(NetSpec.from_json(...))``)."""
+    buffer = io.BytesIO()
+    torch.save({k: v.contiguous() for k, v in net.state_dict().items()}, buffer)
+    files.write_bytes_atomic(f"{plan.weights}.pt", buffer.getbuffer())
+    files.write_bytes_atomic(f"{plan.weights}.json", plan.spec.to_json().encode())
 
 
 FAULTS_ENV = "SEARCH_FAULTS"  # e.g. "2=exception,5=nan,7=oom": reliability tests inject faults
@@ -97,14 +107,15 @@ def device_for(plan: TrialPlan) -> torch.device:
 
 def run_trial(plan: TrialPlan, splits: Splits, report: Report) -> None:
     """Train the plan's network to the end of its epoch budget (or until the scheduler stops it
-    inside ``report``). Each report's keys are results columns (schema source ``result``), plus
-    the per-epoch ``val_accuracy``, ``val_loss`` and ``train_loss``."""
+    inside ``report``). Each report's keys are results columns (schema source ``result``) and
+    the epoch's own figures (schema ``EPOCH_COLUMNS``); the first report of a resumed run also
+    carries the rows of the epochs before it (``schema.HISTORY``)."""
     release_memory()  # what the worker's previous trial left
     start = time.perf_counter()
     torch.set_num_threads(plan.threads)
     device = device_for(plan)
     history: list[dict[str, Any]] = []
-    trainer, speed = None, {}
+    trainer, speed, earlier = None, {}, {}
     try:
         net = seeded_net(lambda: build(plan.spec), plan.seed)
         trainer = Trainer(net, DeviceData(splits, device), plan.train, device)
@@ -112,8 +123,9 @@ def run_trial(plan: TrialPlan, splits: Splits, report: Report) -> None:
         if state is not None:
             trainer.load_state_dict(state["trainer"])
             history = list(state["history"])
+        earlier = {schema.HISTORY: [schema.epoch_row(h) for h in history]} if history else {}
         if history and trainer.epoch >= plan.train.epochs:
-            report(history[-1])  # finished before an interruption: report again, train nothing
+            report({**history[-1], **earlier})  # finished before an interruption: report again, train nothing
             return
         setup = {"setup_seconds": time.perf_counter() - start}
         speed = measure(plan.spec, splits.image_size, device)
@@ -124,14 +136,17 @@ def run_trial(plan: TrialPlan, splits: Splits, report: Report) -> None:
                       "trial_seconds": time.perf_counter() - start}  # this run of the trial, all of it
             if trainer.epoch == plan.train.epochs:
                 record["test_accuracy"], record["test_loss"] = trainer.evaluate("test")
+                if plan.weights is not None:  # before the checkpoint that marks the trial finished
+                    save_network(plan, trainer.net)
             history.append(record)
             save_checkpoint(plan.checkpoint, {"trainer": trainer.state_dict(), "history": history})
-            report(record)
+            report({**record, **earlier})  # the first report of a resumed run carries the epochs before it
+            earlier = {}
     except Exception as err:  # recorded as a FAIL row with its reason; the study goes on
         log.warning("trial %d failed: %s", plan.number, one_line(err))
         epochs = trainer.epoch if trainer is not None else 0
         best = trainer.best_accuracy if trainer is not None else 0.0
-        report({**speed, "epochs": epochs, "accuracy": best, "error": one_line(err)})
+        report({**speed, "epochs": epochs, "accuracy": best, "error": one_line(err), **earlier})
 
 
 def epoch_record(epoch: EpochMetrics, history: list[dict[str, Any]]) -> dict[str, Any]:

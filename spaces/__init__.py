@@ -18,10 +18,13 @@ from .anynet import ANYNETX, AnyNetSpace
 from .budget import Budget, BudgetError
 from .resnet import ResNetSpace
 from .resnext import ResNeXtSpace
+from .templates import ResNeXtTemplates
 
 Space = Callable[[optuna.Trial, Budget], NetSpec]
 
-SPACES: dict[str, Space] = {"resnet": ResNetSpace(), "resnext": ResNeXtSpace(), **ANYNETX}
+SPACES: dict[str, Space] = {
+    "resnet": ResNetSpace(), "resnext": ResNeXtSpace(), "resnext_templates": ResNeXtTemplates(), **ANYNETX,
+}
 
 
 def get(name: str) -> Space:
@@ -41,6 +44,15 @@ def get(name: str) -> Space:
     if not callable(space):
         raise ValueError(f"space {name!r}: module {module_name!r} has no callable {attr!r}")
     return space
+
+
+def grid_of(space: Space, name: str) -> dict[str, list]:
+    """The choices a space declares for a grid search (``space.grid()``); ValueError if none."""
+    grid = getattr(space, "grid", None)
+    if not callable(grid):
+        with_grid = [n for n, s in SPACES.items() if callable(getattr(s, "grid", None))]
+        raise ValueError(f"--sampler grid: space {name!r} declares no grid of choices; these do: {', '.join(with_grid)}")
+    return grid()
 
 
 def check_budget(space: Space, budget: Budget, samples: int = 64, seed: int = 0) -> None:
@@ -66,4 +78,4 @@ def check_budget(space: Space, budget: Budget, samples: int = 64, seed: int = 0)
         )
 
 
-__all__ = ["SPACES", "AnyNetSpace", "Budget", "BudgetError", "ResNeXtSpace", "ResNetSpace", "Space", "check_budget", "get"]
+__all__ = ["SPACES", "AnyNetSpace", "Budget", "BudgetError", "ResNeXtSpace", "ResNeXtTemplates", "ResNetSpace", "Space", "check_budget", "get", "grid_of"]

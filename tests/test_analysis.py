@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from search import results
+from search import analysis, results
 
 
 def random_table(n: int, seed: int = 0) -> pd.DataFrame:
@@ -91,3 +91,33 @@ def test_trends_and_best():
     assert trend["median_accuracy"].tolist() == done.groupby("depth_1")["accuracy"].median().tolist()
     top = results.best(df, 3)
     assert len(top) == 3 and (top["state"] == "COMPLETE").all() and top["accuracy"].is_monotonic_decreasing
+
+
+def test_matched_fidelity_counts_every_trial_that_reached_the_epoch():
+    df = results.table([
+        {"trial": 0, "state": "COMPLETE", "epochs": 3, "accuracy": 0.9, "test_accuracy": 0.88, "arch": "a"},
+        {"trial": 1, "state": "PRUNED", "epochs": 1, "accuracy": 0.5, "arch": "b"},
+        {"trial": 2, "state": "PRUNED", "epochs": 2, "accuracy": 0.7, "arch": "c"},
+        {"trial": 3, "state": "FAIL", "epochs": 0, "error": "x", "arch": "d"},
+    ])
+    epochs = results.epochs_table([{"trial": t, "epoch": e, "val_accuracy": a}
+                                   for t, e, a in [(0, 1, 0.6), (0, 2, 0.8), (0, 3, 0.9), (1, 1, 0.5), (2, 1, 0.4), (2, 2, 0.7)]])
+    assert analysis.default_epoch(epochs) == 2  # 2 of the 3 trials with epochs reached it
+    at = analysis.at_epoch(df, epochs, 2)
+    assert at["trial"].tolist() == [0, 2] and at["accuracy"].tolist() == [0.8, 0.7] and (at["state"] == "COMPLETE").all()
+    assert at["state_final"].tolist() == ["COMPLETE", "PRUNED"] and at["test_accuracy"].isna().all()
+    assert analysis.at_epoch(df, epochs, 3)["test_accuracy"].tolist() == [0.88]
+
+
+def test_configurations_aggregate_seeds_with_a_student_t_interval():
+    from scipy import stats
+
+    rows = [{"trial": i, "state": "COMPLETE", "arch": "a" if i < 3 else "b", "configuration": 0 if i < 3 else 3,
+             "accuracy": acc, "test_accuracy": acc - 0.01, "macs": 10, "params": 5, "max_cardinality": 4, "template": "t"}
+            for i, acc in enumerate([0.90, 0.92, 0.94, 0.80, 0.82])]
+    table = analysis.by_configuration(results.table(rows))
+    first = table.iloc[0]
+    low, high = stats.t.interval(0.95, 2, loc=0.92, scale=stats.sem([0.90, 0.92, 0.94]))
+    assert (first["configuration"], first["runs"], first["template"]) == (0, 3, "t")
+    assert first["accuracy_mean"] == pytest.approx(0.92) and first["accuracy_ci_low"] == pytest.approx(low)
+    assert first["accuracy_ci_high"] == pytest.approx(high) and table["runs"].tolist() == [3, 2]

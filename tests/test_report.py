@@ -11,7 +11,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from search import results
+from search import analysis, results
 from search.report import main
 
 
@@ -41,7 +41,10 @@ def test_report_formats(small_study, tmp_path, capsys, fmt):
     assert main([str(small_study), "--out", str(tmp_path), "--format", fmt]) == 0
     grouping = capsys.readouterr().out.split("## ")[1].split("\n", 2)[2].strip()
     table = pd.read_csv(io.StringIO(grouping)) if fmt == "csv" else pd.DataFrame(json.loads(grouping))
-    expected = results.grouping_table(results.load(small_study))
+    epochs = results.load_epochs(small_study)
+    df = results.load(small_study).assign(study=small_study.name)
+    at = analysis.at_epoch(df, epochs.assign(study=small_study.name), analysis.default_epoch(epochs))
+    expected = results.grouping_table(at)
     assert table["cardinality"].tolist() == expected["cardinality"].tolist()
 
 
@@ -63,6 +66,24 @@ def test_report_bad_input_is_one_line_exit_2(argv, tmp_path, monkeypatch, capsys
         code = exit_.code
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and list(tmp_path.iterdir()) == []
+
+
+def test_report_compares_every_trial_that_reached_the_default_epoch(small_study, tmp_path, capsys):
+    df, epochs = results.load(small_study), results.load_epochs(small_study)
+    reached = epochs.groupby("trial")["epoch"].max()
+    k = max(e for e in range(1, reached.max() + 1) if (reached >= e).sum() * 2 >= len(reached))  # deepest half reached
+    assert analysis.default_epoch(epochs) == k
+    assert main([str(small_study), "--out", str(tmp_path / "k")]) == 0
+    out = capsys.readouterr().out
+    assert f"at epoch {k}: {(reached >= k).sum()} of {len(df)} trials reached it" in out
+    assert main([str(small_study), "--at-epoch", "1", "--out", str(tmp_path / "1")]) == 0
+    assert f"at epoch 1: {len(df)} of {len(df)} trials reached it" in capsys.readouterr().out
+
+
+def test_report_at_an_epoch_no_trial_reached_is_one_line_exit_2(small_study, tmp_path, capsys):
+    assert main([str(small_study), "--at-epoch", "99", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no trial reached epoch 99" in err and len(err.splitlines()) == 1 and not (tmp_path / "r").exists()
 
 
 def test_optuna_visualization_and_dashboard_read_the_study(small_study):

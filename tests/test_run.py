@@ -42,6 +42,9 @@ BAD = [
     (["--storage-path", "nosuchscheme://bucket/x"], "--storage-path 'nosuchscheme://bucket/x'"),
     (["--resume", "--storage", "sqlite:///shared.db"], "no study 'resnext-digits'"),
     (["--download", "--dataset", "nope"], "unknown dataset"),
+    (["--repeats", "0"], "--repeats must be an integer >= 1"),
+    (["--sampler", "grid"], "declares no grid"),
+    (["--sampler", "grid", "--trials", "4"], "declares no grid"),
 ]
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from blocks import NetSpec, StageSpec
 from search import schema
-from search.plan import spec_columns
+from search.config import StudyConfig
+from search.plan import make_plan, plan_columns
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "results.md"
 
@@ -20,12 +21,17 @@ def test_docs_results_md_is_generated_from_the_schema():
 @pytest.mark.parametrize("column", schema.COLUMNS, ids=schema.NAMES)
 def test_each_column_has_a_known_type_and_source_and_a_meaning(column):
     assert column.dtype in schema.DTYPES and column.source in schema.SOURCES and column.meaning
-    assert schema.NAMES.count(column.name) == 1
+    assert schema.NAMES.count(column.name) == 1 and column.source != "epoch"
+
+
+@pytest.mark.parametrize("column", schema.EPOCH_COLUMNS, ids=schema.EPOCH_NAMES)
+def test_each_epoch_column_is_declared_once_as_an_epoch_column(column):
+    assert column.dtype in schema.DTYPES and column.source == "epoch" and schema.EPOCH_NAMES.count(column.name) == 1
 
 
 def test_the_plan_computes_exactly_the_plan_columns():
     spec = NetSpec((StageSpec(1, 16, 1, "bottleneck", 0.5, 4), StageSpec(1, 32, 2, "bottleneck", 0.5, 8)), stem_width=16)
-    assert set(spec_columns(spec, 16)) == set(schema.names(source="plan"))
+    assert set(plan_columns(make_plan(StudyConfig(), 3, spec), 16)) == set(schema.names(source="plan"))
 
 
 def test_names_filter_by_source_and_type_in_table_order():

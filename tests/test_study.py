@@ -36,6 +36,15 @@ def test_table_has_one_row_per_trial_with_final_states(small_study):
     assert pd.read_csv(small_study / "trials.csv").shape[0] == 6
 
 
+def test_epochs_table_has_one_row_per_trial_and_epoch_run(small_study):
+    df, epochs = results.load(small_study), results.load_epochs(small_study)
+    assert not epochs.duplicated(["trial", "epoch"]).any()
+    for row in df.itertuples():  # pruned trials included: every epoch each trial ran
+        assert epochs.loc[epochs["trial"] == row.trial, "epoch"].tolist() == list(range(1, row.epochs + 1))
+    last = epochs.groupby("trial").last()
+    assert (last.loc[df["trial"], "val_accuracy"].to_numpy() <= df["accuracy"].to_numpy() + 1e-12).all()
+
+
 def test_time_and_memory_columns_account_for_each_trial(small_study):
     df = results.load(small_study)
     parts = df[["train_seconds", "eval_seconds", "setup_seconds", "measure_seconds"]]
@@ -170,6 +179,10 @@ def test_sigkill_of_the_driver_then_resume_loses_and_reruns_nothing(ray_session,
         path = study_dir / "trials" / f"{row.trial:05d}" / "checkpoint.pt"
         assert path.stat().st_mtime_ns == checkpoints[row.trial]
     assert sorted(optuna_trials(study_dir, "killed")) == list(range(8))
+    epochs = results.load_epochs(study_dir)  # every epoch of every trial once, across the kill
+    assert not epochs.duplicated(["trial", "epoch"]).any()
+    for n, row in after.iterrows():
+        assert epochs.loc[epochs["trial"] == n, "epoch"].tolist() == list(range(1, row["epochs"] + 1)), n
     for n, epoch in interrupted.items():  # continued from its checkpoint, not from epoch 1
         progress = sorted((study_dir / "ray").glob(f"run-*/trial_{n:05d}/progress.csv"))[-1]
         assert pd.read_csv(progress)["epochs"].iloc[0] == min(epoch + 1, after.loc[n, "epochs"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -103,9 +105,30 @@ def test_run_trial_reports_each_epoch_and_test_accuracy_at_the_end(digits, tmp_p
     per_epoch = {"val_accuracy", "val_loss", "train_loss", "epoch_train_seconds", "epoch_eval_seconds"}
     assert set(reports[-1]) - set(schema.names(source="result")) == per_epoch  # the rest are results columns
     assert {"accuracy", "epochs", "train_seconds", "latency_ms", "worker_pid"} <= set(reports[-1])
-    again = []  # finished already: reports the last result again and trains nothing
+    again = []  # finished already: reports the last result again, with the epochs before it, and trains nothing
     run_trial(trial_config(tmp_path), digits, again.append)
-    assert again == [reports[-1]]
+    rows = [schema.epoch_row(r) for r in reports]
+    assert again == [{**reports[-1], schema.HISTORY: rows}] and [r["epoch"] for r in rows] == [1, 2]
+
+
+def test_a_resumed_trial_reports_its_earlier_epochs_once_and_keeps_its_final_network(digits, tmp_path):
+    plan, first = replace(trial_config(tmp_path), weights=tmp_path / "models" / "00000"), []
+
+    def killed_after_first_epoch(report):
+        first.append(report)
+        raise KeyboardInterrupt  # as a kill: after the checkpoint, before anything else
+
+    with pytest.raises(KeyboardInterrupt):
+        run_trial(plan, digits, killed_after_first_epoch)
+    assert not (tmp_path / "models").exists()
+    rest = []
+    run_trial(plan, digits, rest.append)
+    assert [r["epochs"] for r in rest] == [2] and rest[0][schema.HISTORY] == [schema.epoch_row(first[0])]
+    net = build(NetSpec.from_json((tmp_path / "models" / "00000.json").read_text()))
+    net.load_state_dict(torch.load(tmp_path / "models" / "00000.pt", weights_only=True))
+    data = DeviceData(digits, torch.device("cpu"))
+    reloaded = Trainer(net, data, TrainConfig(epochs=2), torch.device("cpu")).evaluate("test")[0]
+    assert reloaded == rest[0]["test_accuracy"]
 
 
 def test_run_trial_reports_a_failure_instead_of_raising(digits, tmp_path):

@@ -1,0 +1,183 @@
+"""``python -m search.retrain STUDY [--top K | --pareto | --trials N ...] --seeds S --epochs E``:
+retrain a study's finalists from their specs with S seeds at E epochs, through the same Ray
+scheduling, as a study of its own in ``<study>/retrain/`` (resumable: run the same command
+again). Writes ``<study>/retrain.parquet`` (one row per finalist and seed), keeps every trained
+network (``<study>/retrain/models/NNNNN.pt`` + ``.json``), and prints each finalist's mean test
+accuracy with a 95% confidence interval and the rank agreement (Kendall's tau) between the
+search's accuracy and the retrained one."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+
+from blocks import NetSpec
+
+from . import driver, io, results
+from .analysis import mean_interval, best, pareto
+from .cli import OneLineParser, require_int, run_main
+from .config import StudyConfig
+from .data import DataSpec, load
+
+COLUMNS = ["trial", "seed", "epochs", "accuracy", "test_accuracy", "params", "macs", "throughput", "latency_ms",
+           "speedup_vs_dense", "images_per_second", "state", "retrain_trial", "weights"]
+
+
+@dataclass(frozen=True)
+class FinalistSpace:
+    """A space of the finalists' fixed specs: which finalist, and which of its seeds."""
+
+    specs: dict[int, NetSpec]  # search trial number -> spec
+    seeds: int
+
+    def __call__(self, trial, budget) -> NetSpec:  # an Optuna trial (spaces take it as the define-by-run API)
+        trial.suggest_int("seed_index", 0, self.seeds - 1)
+        return self.specs[trial.suggest_categorical("finalist", sorted(self.specs))]
+
+
+def parse(argv: list[str] | None):
+    p = OneLineParser(prog="python -m search.retrain", description=__doc__)
+    p.add_argument("study", help="a study folder, or a study name under --results-dir")
+    pick = p.add_mutually_exclusive_group()
+    pick.add_argument("--top", type=int, help="the K most accurate complete trials (default 3)")
+    pick.add_argument("--pareto", action="store_true", help="the accuracy-MACs Pareto front")
+    pick.add_argument("--trials", type=int, nargs="+", help="these trial numbers")
+    p.add_argument("--seeds", type=int, default=3, help="seeds per finalist (default 3)")
+    p.add_argument("--epochs", type=int, required=True, help="epochs of each retraining")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--cpus-per-trial", type=float)
+    p.add_argument("--gpus-per-trial", type=float)
+    p.add_argument("--max-concurrent", type=int)
+    p.add_argument("--export", choices=["onnx"], help="also write each network as ONNX (needs the onnx package)")
+    return p.parse_args(argv)
+
+
+def finalists(table: pd.DataFrame, args) -> list[int]:
+    done = table[table["state"] == "COMPLETE"]
+    if done.empty:
+        raise ValueError(f"{args.study}: no complete trial to retrain yet")
+    if args.trials:
+        unknown = sorted(set(args.trials) - set(table["trial"]))
+        if unknown:
+            raise ValueError(f"--trials: the study has no trial {unknown[0]} (it has 0..{int(table['trial'].max())})")
+        return sorted(set(args.trials))
+    chosen = pareto(done, ("accuracy", "macs")) if args.pareto else best(done, args.top or 3)
+    return sorted(int(n) for n in chosen["trial"])  # plain ints: they become Optuna choices
+
+
+def retrain_config(parent: StudyConfig, study_dir: Path, args, count: int) -> StudyConfig:
+    runtime = {k: v for k, v in (("cpus_per_trial", args.cpus_per_trial), ("gpus_per_trial", args.gpus_per_trial),
+                                 ("max_concurrent", args.max_concurrent)) if v is not None}
+    return replace(parent, space="retrain", name="retrain", results_dir=str(study_dir), trials=count, sampler="random",
+                   scheduler="fifo", objectives=("accuracy",), repeats=1, storage=None, storage_path=None,
+                   seed=parent.seed + 1_000_003, save_weights=True, train=replace(parent.train, epochs=args.epochs), **runtime)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    from . import optuna_study
+
+    optuna_study.quiet()
+    return run_main("python -m search.retrain", lambda: retrain(args))
+
+
+def retrain(args) -> int:
+    require_int("--seeds", args.seeds, 1)
+    require_int("--epochs", args.epochs, 1)
+    if args.top is not None:
+        require_int("--top", args.top, 1)
+    if args.export == "onnx":
+        check_onnx()
+    study_dir = results.study_path(args.study, args.results_dir)
+    table = results.load(study_dir)
+    chosen = finalists(table, args)
+    parent = StudyConfig.from_json((study_dir / "study.json").read_text())
+    config = retrain_config(parent, study_dir, args, len(chosen) * args.seeds)
+    plan = {"finalists": chosen, "seeds": args.seeds, "epochs": args.epochs}
+    resume = check_resume(config.study_dir(), plan)
+    specs = {int(n): NetSpec.from_json(a) for n, a in zip(table["trial"], table["arch"]) if n in chosen}
+    splits = load(DataSpec(config.dataset, config.data_dir, config.download))
+    queue = tuple({"finalist": n, "seed_index": s} for n in chosen for s in range(args.seeds))
+    prepared = driver.Prepared(config, splits, config.budget(splits.image_size, splits.channels, splits.num_classes),
+                               FinalistSpace(specs, args.seeds), None, queue)
+    if not resume:
+        config.study_dir().mkdir(parents=True)
+        io.write_text_atomic(config.study_dir() / "retrain.json", json.dumps(plan))
+    code = driver.run(prepared, resume)
+    out = retrain_table(config.study_dir())
+    results.write(out, study_dir, "retrain")
+    print(summary(out, table))
+    if args.export == "onnx":
+        export_onnx(out, splits.image_size)
+    return code
+
+
+def check_resume(folder: Path, plan: dict) -> bool:
+    """True when an earlier run of the same retraining is there to continue."""
+    saved = folder / "retrain.json"
+    if not folder.exists():
+        return False
+    if not saved.exists() or json.loads(saved.read_text()) != plan:
+        raise ValueError(f"{folder} holds another retraining ({saved.read_text() if saved.exists() else 'unreadable'}); "
+                         f"remove that folder to start this one")
+    return True
+
+
+def retrain_table(folder: Path) -> pd.DataFrame:
+    df = results.load(folder)
+    out = df.rename(columns={"trial": "retrain_trial", "finalist": "trial"})
+    models = folder / "models"
+    out["weights"] = [str(models / f"{n:05d}.pt") if s == "COMPLETE" else None for n, s in zip(out["retrain_trial"], out["state"])]
+    return out[COLUMNS].sort_values(["trial", "seed"]).reset_index(drop=True)
+
+
+def summary(out: pd.DataFrame, table: pd.DataFrame) -> str:
+    from scipy import stats
+
+    done = out[out["state"] == "COMPLETE"]
+    searched = table.set_index("trial")["accuracy"]
+    rows = []
+    for trial, group in done.groupby("trial"):
+        row = {"trial": trial, "search_accuracy": searched[trial], "runs": len(group), "macs": group["macs"].iloc[0]}
+        rows.append({**row, **mean_interval("test_accuracy", group["test_accuracy"].astype(float), 0.95)})
+    per = pd.DataFrame(rows)
+    lines = ["retrained finalists (test accuracy: mean and 95% confidence interval over seeds):",
+             per.to_string(index=False, float_format=lambda v: f"{v:.4f}") if rows else "(none complete)"]
+    if len(per) >= 2:
+        tau, p = stats.kendalltau(per["search_accuracy"], per["test_accuracy_mean"])
+        lines.append(f"rank agreement, search accuracy vs retrained test accuracy: Kendall's tau {tau:.3f} (p = {p:.3g}, "
+                     f"{len(per)} finalists)")
+    else:
+        lines.append("rank agreement: needs at least 2 finalists")
+    return "\n".join(lines)
+
+
+def check_onnx() -> None:
+    if importlib.util.find_spec("onnx") is None:
+        raise ValueError("--export onnx needs the onnx package: pip install onnx")
+
+
+def export_onnx(out: pd.DataFrame, image_size: int) -> None:
+    import torch
+
+    from blocks import build
+
+    for path in out["weights"].dropna():
+        spec = NetSpec.from_json(Path(path).with_suffix(".json").read_text())
+        net = build(spec).eval()
+        net.load_state_dict(torch.load(path, weights_only=True))
+        example = torch.zeros(1, spec.in_channels, image_size, image_size)
+        with warnings.catch_warnings():  # the TorchScript exporter needs no onnxscript; torch warns it is legacy
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(net, (example,), str(Path(path).with_suffix(".onnx")), dynamo=False)
+    print(f"wrote {len(out['weights'].dropna())} ONNX files beside the weights", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
