@@ -86,15 +86,16 @@ COLUMNS: tuple[Column, ...] = (
 
 NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 
-EPOCH_COLUMNS: tuple[Column, ...] = (  # epochs.parquet: one row per trial and epoch run
-    Column("trial", "int", "epoch", "", "Optuna's trial number (the row of trials.parquet)"),
-    Column("epoch", "int", "epoch", "epochs", "the epoch, from 1", key="epochs"),
-    Column("val_accuracy", "float", "epoch", "fraction", "validation accuracy after this epoch"),
-    Column("val_loss", "float", "epoch", "nats", "mean validation cross-entropy after this epoch"),
-    Column("train_loss", "float", "epoch", "nats", "mean training loss over this epoch (label-smoothed)"),
-    Column("epoch_train_seconds", "float", "epoch", "s", "this epoch's training time"),
-    Column("epoch_eval_seconds", "float", "epoch", "s", "this epoch's validation pass"),
-)
+# epochs.parquet: one row per trial and epoch run; (name, dtype, unit, meaning, report key if other)
+EPOCH_COLUMNS: tuple[Column, ...] = tuple(Column(name, dtype, "epoch", unit, meaning, key) for name, dtype, unit, meaning, key in (
+    ("trial", "int", "", "Optuna's trial number (the row of trials.parquet)", ""),
+    ("epoch", "int", "epochs", "the epoch, from 1", "epochs"),
+    ("val_accuracy", "float", "fraction", "validation accuracy after this epoch", ""),
+    ("val_loss", "float", "nats", "mean validation cross-entropy after this epoch", ""),
+    ("train_loss", "float", "nats", "mean training loss over this epoch (label-smoothed)", ""),
+    ("epoch_train_seconds", "float", "s", "this epoch's training time", ""),
+    ("epoch_eval_seconds", "float", "s", "this epoch's validation pass", ""),
+))
 EPOCH_NAMES: tuple[str, ...] = tuple(c.name for c in EPOCH_COLUMNS)
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-from blocks import NetSpec, build
+from blocks import NetSpec, StageSpec, build
 from search import results
 from search.batches import DeviceData
 from search.data import DataSpec, load
@@ -108,3 +108,18 @@ def test_retrain_of_a_study_with_no_complete_trial_is_refused(tmp_path, capsys):
     assert retrain([str(tmp_path / "s"), "--epochs", "1"]) == 2
     err = capsys.readouterr().err.strip()
     assert "no complete trial" in err and len(err.splitlines()) == 1 and sorted(p.name for p in (tmp_path / "s").iterdir()) == ["trials.csv", "trials.parquet"]
+
+
+def test_onnx_export_of_a_kept_network(tmp_path):
+    pytest.importorskip("onnx")
+    from search.retrain import export_onnx
+
+    spec = NetSpec((StageSpec(1, 16, 1, "bottleneck", 0.5, 4),), stem_width=8, in_channels=1)
+    torch.save(build(spec).state_dict(), tmp_path / "00000.pt")
+    (tmp_path / "00000.json").write_text(spec.to_json())
+    export_onnx(pd.DataFrame({"weights": [str(tmp_path / "00000.pt")]}), 8)
+    import onnx
+
+    model = onnx.load(str(tmp_path / "00000.onnx"))
+    onnx.checker.check_model(model)
+    assert model.graph.input[0].type.tensor_type.shape.dim[1].dim_value == 1

@@ -50,6 +50,7 @@ def test_resume_from_state_dict_matches_an_uninterrupted_run(digits):
         assert torch.equal(a, b)
 
 
+@pytest.mark.e2e  # torch.compile generates and builds C++ through Inductor: an integration test, not a unit
 def test_compiled_training_matches_eager_and_times_compilation_apart(digits):
     eager, compiled = trainer(digits, epochs=1), trainer(digits, epochs=1, compile=True)
     before = {k: v.clone() for k, v in compiled.net.state_dict().items()}
