@@ -132,9 +132,14 @@ def trends(df: pd.DataFrame, param: str) -> pd.DataFrame:
                          "best_accuracy": grouped["accuracy"].max()}).reset_index()
 
 
+def _trial_keys(df: pd.DataFrame) -> list[str]:
+    """What names one trial: its number, and its study where several studies are pooled."""
+    return ["study", "trial"] if "study" in df else ["trial"]
+
+
 def default_epoch(epochs: pd.DataFrame) -> int | None:
     """The deepest epoch that at least half of the trials with any epoch reached (None: none)."""
-    reached = epochs.groupby("trial")["epoch"].max()
+    reached = epochs.groupby(_trial_keys(epochs))["epoch"].max()
     if reached.empty:
         return None
     return int(reached.sort_values(ascending=False).iloc[(len(reached) - 1) // 2])
@@ -142,11 +147,14 @@ def default_epoch(epochs: pd.DataFrame) -> int | None:
 
 def at_epoch(df: pd.DataFrame, epochs: pd.DataFrame, epoch: int) -> pd.DataFrame:
     """The study as if its epoch budget were ``epoch``: every trial that reached it, pruned or
-    failed ones included, is COMPLETE with its validation accuracy at that epoch (``state_final``
-    keeps its real state); test accuracy only where the trial's model at that epoch is its final one."""
-    keys = ["study", "trial"] if "study" in df and "study" in epochs else ["trial"]
-    there = epochs.loc[epochs["epoch"] == epoch, keys + ["val_accuracy"]]
-    out = df.merge(there, on=keys, how="inner")
+    failed ones included, is COMPLETE with ``accuracy`` its best validation accuracy up to that
+    epoch, as ``accuracy`` means everywhere (``state_final`` keeps its real state); test accuracy
+    only where the trial's model at that epoch is its final one."""
+    keys = _trial_keys(df) if "study" in epochs else ["trial"]
+    upto = epochs[epochs["epoch"] <= epoch]
+    reached = upto.groupby(keys).filter(lambda g: g["epoch"].max() == epoch)
+    best = reached.groupby(keys, as_index=False)["val_accuracy"].max()
+    out = df.merge(best, on=keys, how="inner")
     final = (out["state"] == "COMPLETE") & (out["epochs"] == epoch)
     return out.assign(
         state_final=out["state"], state="COMPLETE", accuracy=out["val_accuracy"], epochs=epoch,
@@ -159,8 +167,11 @@ def by_configuration(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame
     trials: runs, mean, standard deviation and a Student-t confidence interval of validation and
     test accuracy, the network's complexity, and the sampled parameters it has one value of."""
     rows = []
-    for _, group in complete(df).groupby("arch", sort=False):
-        row = {"configuration": int(group["configuration"].min()), "runs": len(group)}
+    by = ["study", "arch"] if "study" in df else ["arch"]
+    for _, group in complete(df).groupby(by, sort=False):
+        first = group["configuration"].min() if group["configuration"].notna().any() else group["trial"].min()
+        row = {**({"study": group["study"].iloc[0]} if "study" in group else {}), "configuration": int(first),
+               "runs": len(group)}
         row.update({c: group[c].iloc[0] for c in ("max_cardinality", "params", "macs")})
         for column in sampled_parameters(df):
             if group[column].nunique(dropna=False) == 1:

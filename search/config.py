@@ -160,6 +160,3 @@ class StudyConfig:
 
     def with_overrides(self, **changes: Any) -> StudyConfig:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
-
-    def with_train(self, **changes: Any) -> StudyConfig:
-        return replace(self, train=replace(self.train, **changes))

@@ -37,6 +37,7 @@ class Prepared:
     space: spaces.Space
     grid: dict[str, list] | None  # the space's choices, for the grid sampler
     queue: tuple[dict[str, Any], ...] = ()  # parameters to run first, queued when the study is created
+    resume_command: str = ""  # what continues an interrupted run ("": search.run --resume)
 
 
 def resolve(config: StudyConfig, resume: bool, overrides: dict[str, Any]) -> StudyConfig:
@@ -140,18 +141,18 @@ def _run_locked(prepared: Prepared, study, stale: list) -> int:
                 ray_tuner.run_tuner(config, splits, proposer, table, progress, missing)
         except KeyboardInterrupt:
             pass  # a second Ctrl-C: what finished is in the storage; the table is written below
-    return _summarise(config, table.write(), progress)
+    return _summarise(prepared, table.write(), progress)
 
 
-def _summarise(config: StudyConfig, df: pd.DataFrame, progress: Progress) -> int:
+def _summarise(prepared: Prepared, df: pd.DataFrame, progress: Progress) -> int:
+    config = prepared.config
     progress.refresh(df)
     progress.show(final=True)
     print(results.summary(df))
     print(f"results: {config.study_dir() / 'trials.parquet'} (pandas: search.results.load({str(config.study_dir())!r}))")
     done = df["state"].isin(FINISHED).sum()
     if done < config.trials:
-        print(f"interrupted with {done}/{config.trials} trials finished; continue with: "
-              f"python -m search.run --name {config.name} --results-dir {config.results_dir} --resume",
-              file=sys.stderr)
+        again = prepared.resume_command or f"python -m search.run --name {config.name} --results-dir {config.results_dir} --resume"
+        print(f"interrupted with {done}/{config.trials} trials finished; continue with: {again}", file=sys.stderr)
         return 130  # Ray Tune handles Ctrl-C itself: a short study is an interrupted one
     return 0

@@ -46,7 +46,7 @@ def make_sampler(name: str, seed: int, trials: int, grid: dict[str, list] | None
 
 def _sampler(name: str, seed: int, trials: int, grid: dict[str, list] | None) -> optuna.samplers.BaseSampler:
     if name == "grid":
-        return optuna.samplers.GridSampler(grid or {}, seed=seed)
+        return StudyGridSampler(grid or {}, seed=seed)
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True)
     if name == "random":
@@ -85,6 +85,15 @@ def stored_config(storage: optuna.storages.BaseStorage, name: str) -> str | None
     return match[0].user_attrs.get("config") if match else None
 
 
+class StudyGridSampler(optuna.samplers.GridSampler):
+    """GridSampler for ask-and-tell: Optuna's own calls ``study.stop()`` once the grid is
+    exhausted, which raises outside ``study.optimize`` (and reads a ``grid_id`` that queued
+    repeats lack). The study's ``--trials`` (the grid's size x repeats) bounds it instead."""
+
+    def after_trial(self, study, trial, state, values) -> None:
+        pass
+
+
 def open_study(config: StudyConfig, storage: optuna.storages.BaseStorage, resume: bool,
                grid: dict[str, list] | None = None, queue: Sequence[dict[str, Any]] = ()) -> tuple[optuna.Study, list]:
     """Open (or create) the Optuna study; the trials an interrupted driver left running."""
@@ -97,6 +106,7 @@ def open_study(config: StudyConfig, storage: optuna.storages.BaseStorage, resume
         shared = replace(config, storage=None)  # no password in the database
         for key, value in (("space", config.space), ("dataset", config.dataset), ("config", shared.to_json())):
             study.set_user_attr(key, value)
+    if queue and not study.get_trials(deepcopy=False):  # also when a first run died before it asked any
         for params in queue:
             study.enqueue_trial(params)
     stale = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.RUNNING]
@@ -138,8 +148,8 @@ class StudyProposer:
             trial = self.study.ask()
         plan = define_trial(trial, self._space, self._budget, self._config)
         if "configuration" not in trial.user_attrs:  # a new configuration (not a queued repeat)
+            self._queue_repeats(trial)  # first: a kill between the two repeats more, never fewer
             trial.set_user_attr("configuration", plan.number)
-            self._queue_repeats(trial)
         self._open[plan.number] = trial
         return plan
 
@@ -164,14 +174,20 @@ class StudyProposer:
             seen.add(step)
 
     def _store_epochs(self, number: int, result: dict[str, Any]) -> None:
-        rows = [r for r in [*result.get(schema.HISTORY, []), schema.epoch_row(result)] if r]
+        """A run's first report names the epochs it starts from (``schema.HISTORY``, from its
+        checkpoint): they replace what was stored, so epochs of a run that restarted from
+        scratch do not linger; later reports add their epoch."""
         trial = self._open[number]
-        if number not in self._epochs:  # a resumed trial keeps what an earlier driver stored
-            self._epochs[number] = dict(trial.user_attrs.get(HISTORY_ATTR, {}))
-        stored = self._epochs[number]
-        new = {str(r["epoch"]): r for r in rows if stored.get(str(r["epoch"])) != r}
-        if new:
-            stored.update(new)
+        if schema.HISTORY in result:
+            stored = {}
+        else:
+            stored = self._epochs.get(number) or dict(trial.user_attrs.get(HISTORY_ATTR, {}))
+        before = dict(stored)
+        for row in [*result.get(schema.HISTORY, []), schema.epoch_row(result)]:
+            if row:
+                stored[str(row["epoch"])] = row
+        self._epochs[number] = stored
+        if schema.HISTORY in result or stored != before:
             trial.set_user_attr(HISTORY_ATTR, stored)
 
     def tell(self, number: int, result: dict[str, Any] | None) -> None:
@@ -256,4 +272,5 @@ def trial_rows(study: optuna.Study, trials: Sequence[optuna.trial.FrozenTrial] |
 def epoch_rows(trials: Sequence[optuna.trial.FrozenTrial]) -> list[dict[str, Any]]:
     """One dict per trial and epoch run, in trial and epoch order."""
     return [{"trial": t.number, **row} for t in trials
-            for _, row in sorted(t.user_attrs.get(HISTORY_ATTR, {}).items(), key=lambda kv: int(kv[0]))]
+            for _, row in sorted(t.user_attrs.get(HISTORY_ATTR, {}).items(), key=lambda kv: int(kv[0]))
+            if str(row.get("epoch")).isdigit()]

@@ -54,6 +54,9 @@ def parse(argv: list[str] | None):
     p.add_argument("--cpus-per-trial", type=float)
     p.add_argument("--gpus-per-trial", type=float)
     p.add_argument("--max-concurrent", type=int)
+    p.add_argument("--address", help="a Ray cluster to join (default: the study's)")
+    p.add_argument("--storage-path", help="shared folder or URI for checkpoints and networks "
+                                          "(default: the study's, under <it>/<study>/retrain)")
     p.add_argument("--export", choices=["onnx"], help="also write each network as ONNX (needs the onnx package)")
     return p.parse_args(argv)
 
@@ -73,9 +76,11 @@ def finalists(table: pd.DataFrame, args) -> list[int]:
 
 def retrain_config(parent: StudyConfig, study_dir: Path, args, count: int) -> StudyConfig:
     runtime = {k: v for k, v in (("cpus_per_trial", args.cpus_per_trial), ("gpus_per_trial", args.gpus_per_trial),
-                                 ("max_concurrent", args.max_concurrent)) if v is not None}
+                                 ("max_concurrent", args.max_concurrent), ("address", args.address)) if v is not None}
+    # the retraining's own checkpoints and networks go where the study's trials went: <that>/retrain
+    shared = args.storage_path or (parent.trial_root() if parent.storage_path else None)
     return replace(parent, space="retrain", name="retrain", results_dir=str(study_dir), trials=count, sampler="random",
-                   scheduler="fifo", objectives=("accuracy",), repeats=1, storage=None, storage_path=None,
+                   scheduler="fifo", objectives=("accuracy",), repeats=1, storage=None, storage_path=shared,
                    seed=parent.seed + 1_000_003, save_weights=True, train=replace(parent.train, epochs=args.epochs), **runtime)
 
 
@@ -94,6 +99,8 @@ def retrain(args) -> int:
         require_int("--top", args.top, 1)
     if args.export == "onnx":
         check_onnx()
+        if args.storage_path and io.is_uri(args.storage_path):
+            raise ValueError("--export onnx writes beside local networks: give a folder as --storage-path, not a URI")
     study_dir = results.study_path(args.study, args.results_dir)
     table = results.load(study_dir)
     chosen = finalists(table, args)
@@ -104,13 +111,14 @@ def retrain(args) -> int:
     specs = {int(n): NetSpec.from_json(a) for n, a in zip(table["trial"], table["arch"]) if n in chosen}
     splits = load(DataSpec(config.dataset, config.data_dir, config.download))
     queue = tuple({"finalist": n, "seed_index": s} for n in chosen for s in range(args.seeds))
+    again = "python -m search.retrain " + " ".join(sys.argv[1:]) if sys.argv[1:] else "the same search.retrain command"
     prepared = driver.Prepared(config, splits, config.budget(splits.image_size, splits.channels, splits.num_classes),
-                               FinalistSpace(specs, args.seeds), None, queue)
+                               FinalistSpace(specs, args.seeds), None, queue, resume_command=again)
     if not resume:
         config.study_dir().mkdir(parents=True)
         io.write_text_atomic(config.study_dir() / "retrain.json", json.dumps(plan))
     code = driver.run(prepared, resume)
-    out = retrain_table(config.study_dir())
+    out = retrain_table(config)
     results.write(out, study_dir, "retrain")
     print(summary(out, table))
     if args.export == "onnx":
@@ -129,11 +137,13 @@ def check_resume(folder: Path, plan: dict) -> bool:
     return True
 
 
-def retrain_table(folder: Path) -> pd.DataFrame:
-    df = results.load(folder)
+def retrain_table(config: StudyConfig) -> pd.DataFrame:
+    df = results.load(config.study_dir())
+    if "finalist" not in df:  # stopped before any retraining was asked for
+        return pd.DataFrame(columns=COLUMNS)
     out = df.rename(columns={"trial": "retrain_trial", "finalist": "trial"})
-    models = folder / "models"
-    out["weights"] = [str(models / f"{n:05d}.pt") if s == "COMPLETE" else None for n, s in zip(out["retrain_trial"], out["state"])]
+    out["weights"] = [str(io.join(config.trial_root(), "models", f"{n:05d}.pt")) if s == "COMPLETE" else None
+                      for n, s in zip(out["retrain_trial"], out["state"])]
     return out[COLUMNS].sort_values(["trial", "seed"]).reset_index(drop=True)
 
 

@@ -105,7 +105,7 @@ HISTORY = "history"  # a report's key for the rows of the epochs its trial ran b
 def epoch_row(report: dict[str, Any]) -> dict[str, Any] | None:
     """The epochs-table row of one report, keyed by column name (without ``trial``); None for a
     report that ends no epoch (a failure before or inside its first epoch)."""
-    if "error" in report or "val_accuracy" not in report:
+    if "error" in report or "val_accuracy" not in report or not isinstance(report.get("epochs"), int):
         return None
     return {c.name: report.get(c.report_key) for c in EPOCH_COLUMNS if c.name != "trial"}
 

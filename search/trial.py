@@ -122,8 +122,8 @@ def run_trial(plan: TrialPlan, splits: Splits, report: Report) -> None:
         state = load_checkpoint(plan.checkpoint)
         if state is not None:
             trainer.load_state_dict(state["trainer"])
-            history = list(state["history"])
-        earlier = {schema.HISTORY: [schema.epoch_row(h) for h in history]} if history else {}
+            history = [upgraded(h) for h in state["history"]]
+        earlier = {schema.HISTORY: [schema.epoch_row(h) for h in history]}  # the epochs this run starts from
         if history and trainer.epoch >= plan.train.epochs:
             report({**history[-1], **earlier})  # finished before an interruption: report again, train nothing
             return
@@ -140,13 +140,20 @@ def run_trial(plan: TrialPlan, splits: Splits, report: Report) -> None:
                     save_network(plan, trainer.net)
             history.append(record)
             save_checkpoint(plan.checkpoint, {"trainer": trainer.state_dict(), "history": history})
-            report({**record, **earlier})  # the first report of a resumed run carries the epochs before it
+            report({**record, **earlier})  # a run's first report says which epochs came before it
             earlier = {}
     except Exception as err:  # recorded as a FAIL row with its reason; the study goes on
         log.warning("trial %d failed: %s", plan.number, one_line(err))
         epochs = trainer.epoch if trainer is not None else 0
         best = trainer.best_accuracy if trainer is not None else 0.0
         report({**speed, "epochs": epochs, "accuracy": best, "error": one_line(err), **earlier})
+
+
+def upgraded(record: dict[str, Any]) -> dict[str, Any]:
+    """A history record of a checkpoint written before the schema (``epoch``, ``epoch_seconds``)
+    under today's names, so that a study interrupted then resumes now."""
+    renames = {"epoch": "epochs", "epoch_seconds": "epoch_train_seconds"}
+    return {renames.get(k, k): v for k, v in record.items()}
 
 
 def epoch_record(epoch: EpochMetrics, history: list[dict[str, Any]]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from optuna.trial import TrialState
 import spaces
 from blocks import complexity
 from search.config import StudyConfig
-from search.optuna_study import StudyProposer, define_trial, hypervolume, make_sampler, trial_rows
+from search.optuna_study import StudyProposer, define_trial, epoch_rows, hypervolume, make_sampler, trial_rows
 from search.train import TrainConfig
 
 BUDGET = spaces.Budget(8, 1, 10, max_macs=2_000_000)
@@ -32,15 +32,18 @@ def test_hypervolume_of_a_two_objective_front():
     assert hypervolume([], (0.0, 1.0)) == 0.0
 
 
-@pytest.mark.parametrize("sampler", ["tpe", "random", "nsga2", "gp", "qmc"])
+@pytest.mark.parametrize("sampler", ["tpe", "random", "nsga2", "gp", "qmc", "grid"])
 @pytest.mark.parametrize("objectives", [1, 2])
 def test_every_sampler_drives_the_define_by_run_space(sampler, objectives):
     if sampler == "qmc" and objectives == 2:
         pytest.skip("qmc is single-objective here")
-    study = optuna.create_study(directions=["maximize", "minimize"][:objectives], sampler=make_sampler(sampler, 0, 24))
-    for i in range(12):
+    name = "resnext_templates" if sampler == "grid" else "resnext"
+    grid = spaces.get(name).grid() if sampler == "grid" else None
+    sampler = make_sampler(sampler, 0, 24, grid)
+    study = optuna.create_study(directions=["maximize", "minimize"][:objectives], sampler=sampler)
+    for i in range(12):  # past the grid's 5 points too: told without study.stop() raising
         trial = study.ask()
-        plan = define_trial(trial, spaces.get("resnext"), BUDGET, StudyConfig())
+        plan = define_trial(trial, spaces.get(name), BUDGET, StudyConfig())
         macs = complexity(plan.spec, BUDGET.image_size).macs
         assert trial.user_attrs["macs"] == macs <= 2_000_000
         study.tell(trial, [0.5 + i / 100, macs][:objectives] if objectives == 2 else 0.5 + i / 100)
@@ -98,3 +101,23 @@ def test_rows_carry_the_schema_columns_and_rays_own_error():
     p.record_error(0, "RayTaskError: worker died")
     (row,) = trial_rows(p.study)
     assert row["state"] == "FAIL" and row["error"] == "RayTaskError: worker died" and row["macs"] > 0
+
+
+def test_epoch_rows_add_up_and_a_runs_first_report_replaces_them():
+    from search import schema
+
+    p = proposer()
+    plan = p.ask()
+
+    def report(epoch, history=None):
+        result = {"epochs": epoch, "accuracy": 0.5, "val_accuracy": 0.1 * epoch}
+        p.report(plan.number, result if history is None else {**result, schema.HISTORY: history})
+        return schema.epoch_row(result)
+
+    rows = [report(1, []), report(2), report(3)]
+    assert [r["epoch"] for r in epoch_rows(p.study.trials)] == [1, 2, 3]
+    report(2, rows[:1])  # a run resumed from its checkpoint at epoch 1: what that checkpoint holds stands
+    assert [r["epoch"] for r in epoch_rows(p.study.trials)] == [1, 2]
+    report(1, [])  # restarted from scratch (a corrupt checkpoint): nothing of the old run lingers
+    assert [(r["trial"], r["epoch"]) for r in epoch_rows(p.study.trials)] == [(plan.number, 1)]
+    assert schema.epoch_row({"epoch": 1, "val_accuracy": 0.3}) is None  # a record without today's key

@@ -136,3 +136,22 @@ def test_run_trial_reports_a_failure_instead_of_raising(digits, tmp_path):
     reports = []
     run_trial(trial_config(tmp_path, lr=1e12), digits, reports.append)
     assert reports[-1]["error"].startswith("DivergedError")
+
+
+def test_a_checkpoint_written_before_the_schema_resumes_under_todays_names(digits, tmp_path):
+    plan, first = trial_config(tmp_path), []
+
+    def killed(report):
+        first.append(report)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_trial(plan, digits, killed)
+    state = load_checkpoint(plan.checkpoint)  # as the version before the schema wrote it
+    state["history"] = [{("epoch" if k == "epochs" else "epoch_seconds" if k == "epoch_train_seconds" else k): v
+                         for k, v in h.items()} for h in state["history"]]
+    save_checkpoint(plan.checkpoint, state)
+    rest = []
+    run_trial(plan, digits, rest.append)
+    assert [r["epochs"] for r in rest] == [2] and [r["epoch"] for r in rest[0][schema.HISTORY]] == [1]
+    assert rest[0]["train_seconds"] == pytest.approx(first[0]["epoch_train_seconds"] + rest[0]["epoch_train_seconds"])
