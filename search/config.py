@@ -75,12 +75,14 @@ class StudyConfig:
     storage_path: str | None = _may_change_on_resume(None)  # shared folder or URI for checkpoints
     train: TrainConfig = TrainConfig()  # how every trial trains; its seed is the study's seed
     save_weights: bool = False  # keep each complete trial's final network (search.retrain sets it)
+    warm_start: tuple[str, ...] = ()  # earlier studies (folders or names) whose best trials run first
 
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", default_name(self.space, self.dataset))
         check_name(self.name)
         object.__setattr__(self, "objectives", tuple(self.objectives))
+        object.__setattr__(self, "warm_start", tuple(self.warm_start))
         train = self.train if isinstance(self.train, TrainConfig) else TrainConfig(**self.train)
         object.__setattr__(self, "train", replace(train, seed=self.seed))
         self._check_choices()

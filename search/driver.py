@@ -19,6 +19,8 @@ from .cli import one_line
 from .config import StudyConfig
 from .data import DataSpec, Splits, load
 from .lock import StudyLock
+from .plan import QueuedTrial
+from .warm_start import warm_queue
 from .progress import Progress
 from .schema import FINISHED
 
@@ -36,7 +38,7 @@ class Prepared:
     budget: spaces.Budget
     space: spaces.Space
     grid: dict[str, list] | None  # the space's choices, for the grid sampler
-    queue: tuple[dict[str, Any], ...] = ()  # parameters to run first, queued when the study is created
+    queue: tuple[QueuedTrial, ...] = ()  # trials to run first, queued when the study is created
     resume_command: str = ""  # what continues an interrupted run ("": search.run --resume)
 
 
@@ -89,7 +91,8 @@ def prepare(config: StudyConfig, resume: bool, overrides: dict[str, Any]) -> Pre
     splits = load(DataSpec(config.dataset, config.data_dir, config.download))
     budget = config.budget(splits.image_size, splits.channels, splits.num_classes)
     spaces.check_budget(space, budget)
-    return Prepared(config, splits, budget, space, grid)
+    queue = warm_queue(config) if config.warm_start and not resume else ()
+    return Prepared(config, splits, budget, space, grid, queue)
 
 
 def check_storage_path(config: StudyConfig) -> None:

@@ -24,7 +24,7 @@ import spaces
 
 from . import results, schema
 from .config import StudyConfig
-from .plan import TrialPlan, make_plan, plan_columns
+from .plan import QueuedTrial, TrialPlan, make_plan, plan_columns
 
 FINISHED = tuple(TrialState[name] for name in schema.FINISHED)
 HISTORY_ATTR = "epoch_history"  # a trial's epochs-table rows, {epoch: row}, stored as each epoch is reported
@@ -95,7 +95,7 @@ class StudyGridSampler(optuna.samplers.GridSampler):
 
 
 def open_study(config: StudyConfig, storage: optuna.storages.BaseStorage, resume: bool,
-               grid: dict[str, list] | None = None, queue: Sequence[dict[str, Any]] = ()) -> tuple[optuna.Study, list]:
+               grid: dict[str, list] | None = None, queue: Sequence[QueuedTrial] = ()) -> tuple[optuna.Study, list]:
     """Open (or create) the Optuna study; the trials an interrupted driver left running."""
     directions = ["maximize" if m == "max" else "minimize" for m in config.metric_modes[1]]
     study = optuna.create_study(
@@ -107,8 +107,8 @@ def open_study(config: StudyConfig, storage: optuna.storages.BaseStorage, resume
         for key, value in (("space", config.space), ("dataset", config.dataset), ("config", shared.to_json())):
             study.set_user_attr(key, value)
     if queue and not study.get_trials(deepcopy=False):  # also when a first run died before it asked any
-        for params in queue:
-            study.enqueue_trial(params)
+        for queued in queue:
+            study.enqueue_trial(queued.params, user_attrs=queued.user_attrs)
     stale = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.RUNNING]
     return study, stale  # (WAITING trials, queued repeats, are popped by study.ask() itself)
 

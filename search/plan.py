@@ -33,6 +33,15 @@ class TrialPlan:
         return max(1, int(self.cpus))
 
 
+@dataclass(frozen=True)
+class QueuedTrial:
+    """Parameters to run before the sampler proposes any: a retraining's finalists, a warm
+    start's earlier best trials."""
+
+    params: dict[str, Any]  # the sampled parameters, replayed by the space (and fitted to this budget)
+    user_attrs: dict[str, Any]  # stored on the trial, e.g. where the parameters came from
+
+
 def checkpoint_path(root: Path | str, number: int) -> Path | str:
     """Where trial ``number`` keeps its last epoch under ``root`` (a folder or a URI)."""
     return io.join(root, "trials", f"{number:05d}", "checkpoint.pt")

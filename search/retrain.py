@@ -24,6 +24,7 @@ from .analysis import mean_interval, best, pareto
 from .cli import OneLineParser, require_int, run_main
 from .config import StudyConfig
 from .data import DataSpec, load
+from .plan import QueuedTrial
 
 COLUMNS = ["trial", "seed", "epochs", "accuracy", "test_accuracy", "params", "macs", "throughput", "latency_ms",
            "speedup_vs_dense", "images_per_second", "state", "retrain_trial", "weights"]
@@ -110,7 +111,7 @@ def retrain(args) -> int:
     resume = check_resume(config.study_dir(), plan)
     specs = {int(n): NetSpec.from_json(a) for n, a in zip(table["trial"], table["arch"]) if n in chosen}
     splits = load(DataSpec(config.dataset, config.data_dir, config.download))
-    queue = tuple({"finalist": n, "seed_index": s} for n in chosen for s in range(args.seeds))
+    queue = tuple(QueuedTrial({"finalist": n, "seed_index": s}, {}) for n in chosen for s in range(args.seeds))
     again = "python -m search.retrain " + " ".join(sys.argv[1:]) if sys.argv[1:] else "the same search.retrain command"
     prepared = driver.Prepared(config, splits, config.budget(splits.image_size, splits.channels, splits.num_classes),
                                FinalistSpace(specs, args.seeds), None, queue, resume_command=again)

@@ -47,6 +47,8 @@ def parser() -> argparse.ArgumentParser:
     add("--cpus-per-trial", type=float, help=f"CPUs each trial gets (default {DEFAULTS.cpus_per_trial:g})")
     add("--gpus-per-trial", type=float, help="GPUs each trial gets; fractions share a GPU (default 0)")
     add("--max-concurrent", type=int, help=f"trials running at once (default {DEFAULTS.max_concurrent})")
+    add("--warm-start", nargs="+", metavar="STUDY", help="earlier studies of the same space whose best trials "
+        "(or Pareto front) run first, fitted to this study's budget")
     add("--repeats", type=int, help="seeds per sampled configuration, each a trial of its own (default 1)")
     add("--seed", type=int, help=f"seed of the sampler and the trials (default {DEFAULTS.seed})")
     add("--name", help="study name (default <space>-<dataset>)")
@@ -68,7 +70,7 @@ TRAIN_FLAGS = ("epochs", "batch_size", "lr", "compile")  # flags that set the Tr
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The StudyConfig fields the user set on the command line; ``train`` holds the TrainConfig
     fields they set."""
-    skip = {"name", "resume", "budget_mmacs", "budget_mparams", "objective", "objectives", *TRAIN_FLAGS}
+    skip = {"name", "resume", "budget_mmacs", "budget_mparams", "objective", "objectives", "warm_start", *TRAIN_FLAGS}
     out = {f.name: getattr(args, f.name) for f in fields(StudyConfig) if f.name not in skip and hasattr(args, f.name)}
     if args.budget_mmacs is not None:
         out["min_mmacs"], out["max_mmacs"] = args.budget_mmacs
@@ -76,6 +78,8 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
         out["min_mparams"], out["max_mparams"] = args.budget_mparams
     if args.objectives is not None:
         out["objectives"] = tuple(o.strip() for o in args.objectives.split(","))
+    if args.warm_start is not None:
+        out["warm_start"] = tuple(args.warm_start)
     out = {k: v for k, v in out.items() if v is not None}
     train = {k: getattr(args, k) for k in TRAIN_FLAGS if getattr(args, k) is not None}
     return {**out, "train": train} if train else out

@@ -1,0 +1,55 @@
+"""``--warm-start STUDY ...``: a new study starts from the best trials of earlier ones.
+
+From each earlier study of the same space, its best complete trials (single objective: the
+``TOP`` most accurate; several objectives: the accuracy-MACs Pareto front) are queued first,
+their sampled parameters replayed by the space, which fits them to the new study's budget as it
+fits any sample (so another dataset or budget is fine). Each such trial keeps where it came from
+in its ``warm_start`` column. A study of another space is refused: a space can only replay the
+parameters it sampled itself.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from . import results
+from .analysis import best, pareto, sampled_parameters
+from .config import StudyConfig
+from .plan import QueuedTrial
+
+TOP = 3  # earlier trials taken from a single-objective study
+
+
+def warm_queue(config: StudyConfig) -> tuple[QueuedTrial, ...]:
+    """The trials to queue first, for every study in ``config.warm_start``."""
+    return tuple(q for study in config.warm_start for q in _from_study(study, config))
+
+
+def _from_study(study: str, config: StudyConfig) -> list[QueuedTrial]:
+    folder = results.study_path(study, config.results_dir)
+    df = results.load(folder)
+    spaces_there = set(df["space"].dropna())
+    if spaces_there and spaces_there != {config.space}:
+        raise ValueError(f"--warm-start {study}: it searched {', '.join(sorted(spaces_there))}, this study searches "
+                         f"{config.space}; a space can only replay parameters it sampled itself")
+    done = df[df["state"] == "COMPLETE"]
+    if done.empty:
+        raise ValueError(f"--warm-start {study}: it has no complete trial to start from")
+    chosen = pareto(done, ("accuracy", "macs")) if len(config.objectives) > 1 else best(done, TOP)
+    params = sampled_parameters(df)
+    return [QueuedTrial(_plain(row, params), {"warm_start": f"{folder.name}:{int(row['trial'])}"})
+            for _, row in chosen.iterrows()]
+
+
+def _plain(row: pd.Series, names: list[str]) -> dict[str, Any]:
+    """The parameters a trial sampled, as plain Python values (a stage it lacks is empty)."""
+    out = {}
+    for name in names:
+        value = row[name]
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            continue
+        out[name] = value.item() if hasattr(value, "item") else value
+    return out
