@@ -196,3 +196,28 @@ def mean_interval(name: str, values: pd.Series, confidence: float) -> dict[str, 
     std = values.std(ddof=1) if n > 1 else float("nan")
     half = stats.t.ppf((1 + confidence) / 2, n - 1) * std / n**0.5 if n > 1 else float("nan")
     return {f"{name}_mean": mean, f"{name}_std": std, f"{name}_ci_low": mean - half, f"{name}_ci_high": mean + half}
+
+
+def pareto_order(losses: np.ndarray) -> np.ndarray:
+    """Row indices of ``losses`` (every objective minimised) best first: by non-dominated front,
+    then, within a front, by crowding distance (the spread NSGA-II keeps), larger first."""
+    losses = np.asarray(losses, dtype=float).reshape(len(losses), -1)
+    remaining, order = np.arange(len(losses)), []
+    while len(remaining):
+        block = losses[remaining]
+        dominated = ((block[None, :, :] <= block[:, None, :]).all(2) & (block[None, :, :] < block[:, None, :]).any(2)).any(1)
+        front = remaining[~dominated]
+        order += list(front[np.argsort(-_crowding(losses[front]), kind="stable")])
+        remaining = remaining[dominated]
+    return np.array(order, dtype=int)
+
+
+def _crowding(front: np.ndarray) -> np.ndarray:
+    distance = np.zeros(len(front))
+    for column in front.T:
+        order = np.argsort(column, kind="stable")
+        span = column[order[-1]] - column[order[0]]
+        distance[order[[0, -1]]] = np.inf
+        if span > 0 and len(front) > 2:
+            distance[order[1:-1]] += (column[order[2:]] - column[order[:-2]]) / span
+    return distance

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import time
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 import ray
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 from ray.tune.search import ConcurrencyLimiter, Searcher
 
+from blocks import complexity
+
+from .analysis import pareto_order
 from .config import StudyConfig
 from .data import Splits
 from .plan import TrialPlan
@@ -70,6 +75,48 @@ class StudySearcher(Searcher):
         self._proposer.tell(self._numbers.pop(trial_id), result)
 
 
+class ParetoASHA(FIFOScheduler):
+    """Asynchronous successive halving that ranks by several objectives (MOASHA, as in Syne
+    Tune): at each rung a trial goes on if no trial recorded there dominates it, or if it is
+    among the best 1/``reduction_factor`` of them (non-dominated front first, then crowding
+    distance), so the rung's Pareto front is never stopped.
+    Accuracy comes from the result; cost objectives (``macs``, ``params``, ``flops``) from the
+    trial's plan, so a cheap network is not stopped for being less accurate than a dear one."""
+
+    def __init__(self, objectives: tuple[str, ...], image_size: int, max_t: int, grace_period: int,
+                 reduction_factor: float = 3) -> None:
+        super().__init__()
+        self._objectives, self._image_size, self._rf = objectives, image_size, reduction_factor
+        self._rungs: dict[int, dict[str, np.ndarray]] = {}
+        milestone = grace_period
+        while milestone < max_t:
+            self._rungs[milestone] = {}
+            milestone = int(math.ceil(milestone * reduction_factor))
+
+    def on_trial_result(self, tune_controller, trial, result: dict[str, Any]) -> str:
+        epochs = int(result.get("epochs", 0))
+        reached = [m for m in self._rungs if m <= epochs and trial.trial_id not in self._rungs[m]]
+        if not reached or "error" in result:
+            return self.CONTINUE
+        recorded = self._rungs[max(reached)]
+        recorded[trial.trial_id] = self._losses(trial.config["plan"], result)
+        ids = list(recorded)
+        losses = np.stack([recorded[t] for t in ids])
+        mine = recorded[trial.trial_id]
+        dominated = ((losses <= mine).all(1) & (losses < mine).any(1)).any()
+        keep = max(1, math.ceil(len(ids) / self._rf))
+        best = {ids[i] for i in pareto_order(losses)[:keep]}
+        return self.CONTINUE if not dominated or trial.trial_id in best else self.STOP
+
+    def _losses(self, plan: TrialPlan, result: dict[str, Any]) -> np.ndarray:
+        cost = complexity(plan.spec, self._image_size)
+        values = {"accuracy": -float(result["accuracy"]), "macs": cost.macs, "params": cost.params, "flops": cost.flops}
+        return np.array([values[o] for o in self._objectives], dtype=float)
+
+    def debug_string(self) -> str:
+        return f"Pareto ASHA over {', '.join(self._objectives)}: rungs at {sorted(self._rungs)} epochs"
+
+
 class StudyCallback(tune.Callback):
     """Driver-side: keeps the progress display and rewrites the results table after every
     finished trial."""
@@ -96,14 +143,21 @@ class StudyCallback(tune.Callback):
         self._progress.finished(self._table.write())
 
 
+def make_scheduler(config: StudyConfig, image_size: int):
+    """ASHA on accuracy; for several objectives, ASHA over all of them (ParetoASHA); or FIFO."""
+    grace = max(1, config.epochs // 5)
+    if config.scheduler != "asha":
+        return FIFOScheduler()
+    if len(config.objectives) > 1:
+        return ParetoASHA(config.objectives, image_size, config.epochs, grace)
+    return ASHAScheduler(time_attr="epochs", metric="accuracy", mode="max", max_t=config.epochs,
+                         grace_period=grace, reduction_factor=3)
+
+
 def run_tuner(config: StudyConfig, splits: Splits, proposer: Proposer, table: Table, progress: Progress,
               trials: int) -> int:
     """Run ``trials`` more trials; the number of Ray-level errors."""
-    scheduler = (
-        ASHAScheduler(time_attr="epochs", metric="accuracy", mode="max", max_t=config.epochs,
-                      grace_period=max(1, config.epochs // 5), reduction_factor=3)
-        if config.scheduler == "asha" else FIFOScheduler()
-    )
+    scheduler = make_scheduler(config, splits.image_size)
     resources = {"cpu": config.cpus_per_trial, "gpu": config.gpus_per_trial}
     tuner = tune.Tuner(
         tune.with_resources(tune.with_parameters(trainable, splits=splits), resources),

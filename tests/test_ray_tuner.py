@@ -40,3 +40,24 @@ def test_the_searcher_hands_out_plans_and_relays_results_by_trial_number():
 def test_ray_trial_folders_are_named_by_optuna_number():
     trial = type("Trial", (), {"config": {"plan": type("Plan", (), {"number": 7})()}})()
     assert trial_name(trial) == "trial_00007"
+
+
+def test_pareto_asha_keeps_every_non_dominated_trial_and_stops_dominated_ones():
+    from blocks import NetSpec, StageSpec, complexity
+    from search.config import StudyConfig
+    from search.plan import make_plan
+    from search.ray_tuner import ParetoASHA
+
+    scheduler = ParetoASHA(("accuracy", "macs"), image_size=8, max_t=10, grace_period=1)
+    widths = {"big": 64, "mid": 48, "cheap": 8, "bad": 72}
+
+    def result(name, accuracy, epochs=1):
+        spec = NetSpec((StageSpec(1, widths[name]),), stem_width=8, in_channels=1)
+        trial = type("Trial", (), {"trial_id": name, "config": {"plan": make_plan(StudyConfig(), 0, spec)}})()
+        return scheduler.on_trial_result(None, trial, {"epochs": epochs, "accuracy": accuracy}), complexity(spec, 8).macs
+
+    assert result("big", 0.9)[0] == "CONTINUE"
+    assert result("mid", 0.8)[0] == "CONTINUE"  # less accurate but cheaper: on the front
+    assert result("cheap", 0.3)[0] == "CONTINUE"  # ASHA on accuracy alone would stop it here
+    assert result("bad", 0.2)[0] == "STOP"  # dearer and worse than all: dominated
+    assert result("big", 0.95, epochs=2)[0] == "CONTINUE"  # between rungs: nothing to decide
