@@ -18,12 +18,14 @@ from .anynet import ANYNETX, AnyNetSpace
 from .budget import Budget, BudgetError
 from .resnet import ResNetSpace
 from .resnext import ResNeXtSpace
+from .resnext_v2 import ResNeXtV2Space
 from .templates import ResNeXtTemplates
 
 Space = Callable[[optuna.Trial, Budget], NetSpec]
 
 SPACES: dict[str, Space] = {
-    "resnet": ResNetSpace(), "resnext": ResNeXtSpace(), "resnext_templates": ResNeXtTemplates(), **ANYNETX,
+    "resnet": ResNetSpace(), "resnext": ResNeXtSpace(), "resnext_v2": ResNeXtV2Space(),
+    "resnext_templates": ResNeXtTemplates(), **ANYNETX,
 }
 
 
@@ -78,4 +80,4 @@ def check_budget(space: Space, budget: Budget, samples: int = 64, seed: int = 0)
         )
 
 
-__all__ = ["SPACES", "AnyNetSpace", "Budget", "BudgetError", "ResNeXtSpace", "ResNeXtTemplates", "ResNetSpace", "Space", "check_budget", "get", "grid_of"]
+__all__ = ["SPACES", "AnyNetSpace", "Budget", "BudgetError", "ResNeXtSpace", "ResNeXtTemplates", "ResNeXtV2Space", "ResNetSpace", "Space", "check_budget", "get", "grid_of"]

@@ -180,3 +180,16 @@ def test_describe_bad_input_one_line_exit_2(argv, capsys):
         code = exit_.code
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("budget_name", BUDGETS)
+def test_resnext_v2_widths_and_depths_never_fall_and_floors_hold(budget_name):
+    budget = BUDGETS[budget_name]
+    _, pairs = sample("resnext_v2", budget, optuna.samplers.RandomSampler(seed=8), 100)
+    assert_valid("resnext_v2", budget, pairs)
+    for params, spec in pairs:
+        widths, depths = [s.width for s in spec.stages], [s.depth for s in spec.stages]
+        assert widths == sorted(widths) and depths == sorted(depths) and len(spec.stages) == budget.max_stages
+        assert len({s.bottleneck_ratio for s in spec.stages}) == 1 and len({s.cardinality for s in spec.stages}) == 1
+        assert min(s.bottleneck_width for s in spec.stages) >= 8 and min(s.group_width for s in spec.stages) >= 2
+    assert {s.max_cardinality for _, s in pairs} >= {1, 16}
