@@ -12,7 +12,8 @@ AnyNetX_A to E (Radosavovic et al. 2020) and as the seed and ResNeXt do:
 - one bottleneck ratio and one cardinality for the whole network (sharing them loses nothing
   in RegNet's measurements); cardinality still free from 1 to 64;
 - floors: a bottleneck width of at least ``min_bottleneck`` channels and a group width of at
-  least ``min_group_width`` (a larger cardinality is capped to keep them);
+  least ``min_group_width``: a stage too narrow for the sampled cardinality takes the largest
+  offered one that keeps them (so cardinality never falls from stage to stage);
 - fitted to the budget as a whole (one width scale, then depth): the first, full-resolution
   stage's cost counts as much as the rest, so a wide start is traded for narrower growth.
 """
@@ -56,10 +57,10 @@ class ResNeXtV2Space:
 
         def draft(width_scale: float, depth_scale: float, relax: int) -> NetSpec:
             floor = quantize(self.min_bottleneck / ratio)
-            groups = self._cap(cardinality >> relax, max(quantize(widths[0] * width_scale), floor), ratio)
             layers, previous = [], 0
-            for width, depth, stride in zip(widths, depths, budget.strides(stages)):  # the first is the narrowest
-                width, _ = compatible_cardinality(max(quantize(width * width_scale), previous, floor), ratio, groups)
+            for width, depth, stride in zip(widths, depths, budget.strides(stages)):
+                width = max(quantize(width * width_scale), previous, floor)
+                width, groups = compatible_cardinality(width, ratio, self._cap(cardinality >> relax, width, ratio))
                 layers.append(StageSpec(scale_depth(depth, depth_scale), width, stride, "bottleneck", ratio, groups))
                 previous = width
             return NetSpec(tuple(layers), budget.stem, quantize(min(64, layers[0].width)), 0,
@@ -69,7 +70,7 @@ class ResNeXtV2Space:
 
     def _cap(self, cardinality: int, width: int, ratio: float) -> int:
         """The largest offered cardinality that leaves ``min_group_width`` channels per group in
-        a stage of ``width`` (the first, narrowest one: the cardinality is the network's)."""
+        a stage of ``width``: a narrow early stage may take fewer groups than the later ones."""
         limit = max(1, min(cardinality, int(round(width * ratio)) // self.min_group_width))
         return max((c for c in self.cardinalities if c <= limit), default=1)
 

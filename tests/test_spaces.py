@@ -190,6 +190,8 @@ def test_resnext_v2_widths_and_depths_never_fall_and_floors_hold(budget_name):
     for params, spec in pairs:
         widths, depths = [s.width for s in spec.stages], [s.depth for s in spec.stages]
         assert widths == sorted(widths) and depths == sorted(depths) and len(spec.stages) == budget.max_stages
-        assert len({s.bottleneck_ratio for s in spec.stages}) == 1 and len({s.cardinality for s in spec.stages}) == 1
+        cards = [s.cardinality for s in spec.stages]  # one sampled; capped in a stage too narrow for it
+        assert len({s.bottleneck_ratio for s in spec.stages}) == 1 and cards == sorted(cards)
+        assert cards[-1] <= params["cardinality"]
         assert min(s.bottleneck_width for s in spec.stages) >= 8 and min(s.group_width for s in spec.stages) >= 2
-    assert {s.max_cardinality for _, s in pairs} >= {1, 16}
+    assert {s.max_cardinality for _, s in pairs} >= {1, 32}
