@@ -81,12 +81,14 @@ def retrain_config(parent: StudyConfig, study_dir: Path, args, count: int) -> St
     # the retraining's own checkpoints and networks go where the study's trials went: <that>/retrain
     shared = args.storage_path or (parent.trial_root() if parent.storage_path else None)
     return replace(parent, space="retrain", name="retrain", results_dir=str(study_dir), trials=count, sampler="random",
-                   scheduler="fifo", objectives=("accuracy",), repeats=1, storage=None, storage_path=shared,
-                   seed=parent.seed + 1_000_003, save_weights=True, train=replace(parent.train, epochs=args.epochs), **runtime)
+                   scheduler="fifo", objectives=("accuracy",), repeats=1, warm_start=(), storage=None, storage_path=shared,
+                   seed=parent.seed + 1_000_003,  # seeds apart from the search's (its seed + trial number)
+                   save_weights=True, train=replace(parent.train, epochs=args.epochs), **runtime)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    args.command = " ".join(["python -m search.retrain", *(sys.argv[1:] if argv is None else argv)])
     from . import optuna_study
 
     optuna_study.quiet()
@@ -112,9 +114,8 @@ def retrain(args) -> int:
     specs = {int(n): NetSpec.from_json(a) for n, a in zip(table["trial"], table["arch"]) if n in chosen}
     splits = load(DataSpec(config.dataset, config.data_dir, config.download))
     queue = tuple(QueuedTrial({"finalist": n, "seed_index": s}, {}) for n in chosen for s in range(args.seeds))
-    again = "python -m search.retrain " + " ".join(sys.argv[1:]) if sys.argv[1:] else "the same search.retrain command"
     prepared = driver.Prepared(config, splits, config.budget(splits.image_size, splits.channels, splits.num_classes),
-                               FinalistSpace(specs, args.seeds), None, queue, resume_command=again)
+                               FinalistSpace(specs, args.seeds), None, queue, resume_command=args.command)
     if not resume:
         config.study_dir().mkdir(parents=True)
         io.write_text_atomic(config.study_dir() / "retrain.json", json.dumps(plan))
