@@ -63,7 +63,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="CIFAR-10 JPEG archive, or its extracted folder with train/ and test/")
     add("--cifar-train", type=int, default=400, help="train images per class in the CIFAR-10 subset (default 400)")
     add("--cifar-test", type=int, default=100, help="test images per class in the CIFAR-10 subset (default 100)")
+    add("--budget-mmacs", type=float, help="MACs cap of a network in millions (default 2)")
+    add("--batch-size", type=int, help="training batch size (default: the study's)")
+    add("--lr", type=float, help="peak learning rate (default: the study's)")
     args = p.parse_args(argv)
+    args.budget_mmacs = args.budget_mmacs or BUDGET_MMACS[args.dataset]
     args.arms = [a.strip() for a in args.arms.split(",") if a.strip()]
     if not args.arms or set(args.arms) - set(ARMS):
         p.error(f"--arms: choose from {', '.join(ARMS)}")
@@ -102,7 +106,9 @@ def run_study(argv: list[str], study: Path, budget: int, log: Path) -> int:
 def study_argv(args: argparse.Namespace, arm: str, seed: int, results_dir: Path, data: list[str]) -> list[str]:
     # Random search runs exactly the budget; an ASHA trial costs at least one epoch, so `budget` trials always suffice.
     trials = args.budget // args.epochs if arm == "random" else args.budget
-    return ["--space", "resnext", *data, *ARMS[arm], "--trials", str(trials), "--epochs", str(args.epochs),
+    training = [f for flag, value in (("--batch-size", args.batch_size), ("--lr", args.lr)) if value
+                for f in (flag, str(value))]
+    return ["--space", "resnext", *data, *ARMS[arm], *training, "--trials", str(trials), "--epochs", str(args.epochs),
             "--seed", str(seed), "--max-concurrent", str(args.max_concurrent), "--results-dir", str(results_dir),
             "--name", f"{arm}-s{seed}"]
 
@@ -179,7 +185,7 @@ def verdict(default_need: float, random_need: float) -> str:
 
 
 def dataset_flags(args: argparse.Namespace, workdir: Path) -> list[str]:
-    mmacs = ["--budget-mmacs", f"{BUDGET_MMACS[args.dataset]:g}"]
+    mmacs = ["--budget-mmacs", f"{args.budget_mmacs:g}"]
     if args.dataset == "digits":
         return ["--dataset", "digits", *mmacs]
     subset = cifar_subset_dir(args.cifar_train, args.cifar_test, workdir, args.cifar)
@@ -189,7 +195,7 @@ def dataset_flags(args: argparse.Namespace, workdir: Path) -> list[str]:
 def run_all(args: argparse.Namespace, workdir: Path) -> tuple[pd.DataFrame, dict[tuple[str, int], float]]:
     """Every arm and seed as a study; their curves (cut at the budget) and run times."""
     data, results_dir, start = dataset_flags(args, workdir), workdir / args.dataset, time.monotonic()
-    max_macs, parts, seconds = BUDGET_MMACS[args.dataset] * 1e6, [], {}
+    max_macs, parts, seconds = args.budget_mmacs * 1e6, [], {}
     for seed, arm in itertools.product(range(args.seeds), args.arms):  # seeds outer: every arm of seed 0 comes first
         name, began = f"{arm}-s{seed}", time.monotonic()
         (results_dir / "logs").mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,8 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ADDRESS = re.compile(r"^(auto|(ray://)?[A-Za-z0-9.\-\[\]:]+:\d{1,5})$")
 # Default upper MACs bound per dataset, so the default study fits a laptop's minutes.
 DEFAULT_MAX_MMACS = {"digits": 2.0}
+# ASHA's settings before they were fields: a study created then resumes with the schedule it had
+LEGACY_SCHEDULE = {"reduction_factor": 3, "brackets": 1}
 
 
 def check_name(name: str) -> str:
@@ -62,6 +64,9 @@ class StudyConfig:
     sampler: str = "tpe"  # one of SAMPLERS
     scheduler: str = "asha"  # one of SCHEDULERS
     stopped_as: str = "pruned"  # one of STOPPED_AS
+    grace_period: int = 0  # ASHA: epochs before a trial can first be stopped (0: epochs // 3, at least 1)
+    reduction_factor: float = 3  # ASHA: each rung lets on the best 1/reduction_factor of the trials it saw
+    brackets: int = 1  # ASHA: successive-halving brackets (> 1: asynchronous Hyperband; one objective only)
     objectives: tuple[str, ...] = ("accuracy",)  # accuracy first, then costs to minimise
     cpus_per_trial: float = _may_change_on_resume(1.0)
     gpus_per_trial: float = _may_change_on_resume(0.0)  # fractions share a GPU
@@ -101,6 +106,8 @@ class StudyConfig:
                 f"objectives {','.join(self.objectives)!r}: the first must be accuracy, then any of "
                 f"{', '.join(o for o in OBJECTIVES if o != 'accuracy')}, each once"
             )
+        if self.brackets > 1 and len(self.objectives) > 1:
+            raise ValueError("--brackets > 1 is for one objective: a Pareto study's ASHA ranks one bracket")
         if self.sampler == "qmc" and len(self.objectives) > 1:
             raise ValueError("the qmc sampler is single-objective here: use nsga2, tpe or random for several objectives")
 
@@ -108,6 +115,13 @@ class StudyConfig:
         require_int("--trials", self.trials, 1)
         require_int("--max-concurrent", self.max_concurrent, 1)
         require_int("--repeats", self.repeats, 1)
+        require_int("--grace-period", self.grace_period, 0)
+        require_int("--brackets", self.brackets, 1)
+        if self.grace_period > self.epochs:
+            raise ValueError(f"--grace-period {self.grace_period} is beyond the epoch budget ({self.epochs})")
+        if isinstance(self.reduction_factor, bool) or not isinstance(self.reduction_factor, (int, float)) \
+                or not self.reduction_factor > 1:
+            raise ValueError(f"--reduction-factor must be a number > 1, got {self.reduction_factor!r}")
         if self.address is not None and not ADDRESS.match(self.address):
             raise ValueError(f"--address {self.address!r} is not a Ray address: give HOST:PORT, ray://HOST:PORT or auto")
         if self.storage_path is not None and not self.storage_path.strip():
@@ -119,6 +133,13 @@ class StudyConfig:
     @property
     def epochs(self) -> int:
         return self.train.epochs
+
+    @property
+    def first_rung(self) -> int:
+        """ASHA's grace period in epochs: as set, else a third of the budget (at least 1). A
+        third, not Ray's 1: on the replay benchmark (bench/README.md, search_replay.py) epoch 1
+        ranked networks poorly (Spearman 0.40 with the final accuracy; 0.62 after 2 of 6)."""
+        return self.grace_period or max(1, self.epochs // 3)
 
     @classmethod
     def may_change_on_resume(cls, name: str) -> bool:
@@ -157,6 +178,8 @@ class StudyConfig:
         data = json.loads(text)
         if "epochs" in data:  # written before the config held a TrainConfig: epochs sat beside it
             data["train"] = {**data.get("train", {}), "epochs": data.pop("epochs")}
+        if "grace_period" not in data:  # created before the schedule was a setting: its grace was epochs // 5
+            data.update(LEGACY_SCHEDULE, grace_period=max(1, int(data.get("train", {}).get("epochs", 10)) // 5))
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 

@@ -55,7 +55,8 @@ def _sampler(name: str, seed: int, trials: int, grid: dict[str, list] | None) ->
         return optuna.samplers.NSGAIISampler(seed=seed, population_size=max(4, min(50, trials // 4)))
     if name == "gp":
         return optuna.samplers.GPSampler(seed=seed, warn_independent_sampling=False)
-    return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
+    # scrambled, or every seed would draw the same Sobol sequence
+    return optuna.samplers.QMCSampler(seed=seed, scramble=True, warn_independent_sampling=False)
 
 
 def open_storage(url: str) -> optuna.storages.BaseStorage:

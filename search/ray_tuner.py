@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import time
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -145,13 +146,40 @@ class StudyCallback(tune.Callback):
 
 def make_scheduler(config: StudyConfig, image_size: int):
     """ASHA on accuracy; for several objectives, ASHA over all of them (ParetoASHA); or FIFO."""
-    grace = max(1, config.epochs // 5)
     if config.scheduler != "asha":
         return FIFOScheduler()
     if len(config.objectives) > 1:
-        return ParetoASHA(config.objectives, image_size, config.epochs, grace)
+        return ParetoASHA(config.objectives, image_size, config.epochs, config.first_rung, config.reduction_factor)
     return ASHAScheduler(time_attr="epochs", metric="accuracy", mode="max", max_t=config.epochs,
-                         grace_period=grace, reduction_factor=3)
+                         grace_period=config.first_rung, reduction_factor=config.reduction_factor,
+                         brackets=config.brackets)
+
+
+class ReplayedScheduler:
+    """A study's scheduler (``make_scheduler``) driven without Ray's trial runner, for replayed
+    studies (``search.replay``): it takes the same decisions on the same results."""
+
+    def __init__(self, config: StudyConfig, image_size: int) -> None:
+        self._scheduler, self._trials = make_scheduler(config, image_size), {}
+
+    def add(self, plan: TrialPlan) -> None:
+        trial = _ReplayedTrial(f"trial_{plan.number:05d}", {"plan": plan})
+        self._trials[plan.number] = trial
+        self._scheduler.on_trial_add(None, trial)
+
+    def continues(self, number: int, result: dict[str, Any]) -> bool:
+        return self._scheduler.on_trial_result(None, self._trials[number], result) != FIFOScheduler.STOP
+
+    def complete(self, number: int, result: dict[str, Any]) -> None:
+        self._scheduler.on_trial_complete(None, self._trials.pop(number), result)
+
+
+@dataclass(frozen=True)
+class _ReplayedTrial:
+    """What Ray's schedulers read of a trial: its id, and its config (ParetoASHA: the plan)."""
+
+    trial_id: str
+    config: dict[str, Any]
 
 
 def run_tuner(config: StudyConfig, splits: Splits, proposer: Proposer, table: Table, progress: Progress,

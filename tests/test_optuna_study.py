@@ -121,3 +121,16 @@ def test_epoch_rows_add_up_and_a_runs_first_report_replaces_them():
     report(1, [])  # restarted from scratch (a corrupt checkpoint): nothing of the old run lingers
     assert [(r["trial"], r["epoch"]) for r in epoch_rows(p.study.trials)] == [(plan.number, 1)]
     assert schema.epoch_row({"epoch": 1, "val_accuracy": 0.3}) is None  # a record without today's key
+
+
+@pytest.mark.parametrize("name", ["random", "tpe", "qmc", "nsga2"])
+def test_the_seed_changes_what_a_sampler_proposes(name):
+    """QMC included: unscrambled, every seed would draw the same Sobol sequence."""
+    def first_points(seed: int) -> list[float]:
+        study = optuna.create_study(sampler=make_sampler(name, seed, 24))
+        for _ in range(3):
+            trial = study.ask()
+            study.tell(trial, trial.suggest_float("x", 0, 1))
+        return [t.params["x"] for t in study.trials]
+
+    assert first_points(0)[1:] != first_points(1)[1:]  # (its first is sampled independently)

@@ -61,3 +61,33 @@ def test_pareto_asha_keeps_every_non_dominated_trial_and_stops_dominated_ones():
     assert result("cheap", 0.3)[0] == "CONTINUE"  # ASHA on accuracy alone would stop it here
     assert result("bad", 0.2)[0] == "STOP"  # dearer and worse than all: dominated
     assert result("big", 0.95, epochs=2)[0] == "CONTINUE"  # between rungs: nothing to decide
+
+
+def replayed(settings: dict, accuracies: list[float]) -> list[bool]:
+    """The decisions of a study's scheduler, driven without Ray, on trials reporting ``accuracies``
+    at epoch 1 in turn."""
+    from blocks import NetSpec, StageSpec
+    from search.config import StudyConfig
+    from search.plan import make_plan
+    from search.ray_tuner import ReplayedScheduler
+    from search.train import TrainConfig
+
+    config = StudyConfig(train=TrainConfig(epochs=9), **settings)
+    scheduler = ReplayedScheduler(config, image_size=8)
+    decisions = []
+    for number, accuracy in enumerate(accuracies):
+        scheduler.add(make_plan(config, number, NetSpec((StageSpec(1, 8),), stem_width=8, in_channels=1)))
+        decisions.append(scheduler.continues(number, {"epochs": 1, "accuracy": accuracy}))
+    return decisions
+
+
+def test_a_replayed_asha_stops_a_trial_below_its_rungs_cutoff():
+    assert replayed({"grace_period": 1, "reduction_factor": 2}, [0.5, 0.6, 0.2, 0.9]) == [True, True, False, True]
+
+
+def test_a_replayed_fifo_never_stops():
+    assert replayed({"scheduler": "fifo"}, [0.5, 0.6, 0.2, 0.1]) == [True] * 4
+
+
+def test_a_replayed_asha_has_no_first_rung_before_its_grace_period():
+    assert replayed({"grace_period": 2, "reduction_factor": 2}, [0.5, 0.6, 0.2, 0.1]) == [True] * 4

@@ -45,6 +45,10 @@ BAD = [
     (["--repeats", "0"], "--repeats must be an integer >= 1"),
     (["--sampler", "grid"], "declares no grid"),
     (["--sampler", "grid", "--trials", "4"], "declares no grid"),
+    (["--grace-period", "11"], "beyond the epoch budget"),
+    (["--reduction-factor", "1"], "--reduction-factor must be a number > 1"),
+    (["--brackets", "0"], "--brackets must be an integer >= 1"),
+    (["--brackets", "3", "--objectives", "accuracy,macs"], "one objective"),
 ]
 
 
@@ -76,5 +80,5 @@ def test_help_lists_the_flags(capsys):
     for flag in ("--space", "--dataset", "--data-dir", "--trials", "--epochs", "--budget-mmacs", "--budget-mparams",
                  "--sampler", "--scheduler", "--objective", "--objectives", "--cpus-per-trial", "--gpus-per-trial",
                  "--max-concurrent", "--seed", "--name", "--results-dir", "--resume", "--address", "--storage",
-                 "--storage-path"):
+                 "--storage-path", "--grace-period", "--reduction-factor", "--brackets"):
         assert flag in out

@@ -1,0 +1,224 @@
+"""Search arms compared on a recorded pool, over many seeds (``search.replay``).
+
+    .venv/bin/python bench/search_replay.py record STUDY_DIR [--out bench/pool/NAME.csv]
+    .venv/bin/python bench/search_replay.py faithfulness [--real STUDY_DIR ...]
+    .venv/bin/python bench/search_replay.py compare [--seeds 20 --budget 120 --arms default,random]
+    .venv/bin/python bench/search_replay.py schedules [--seeds 20]
+
+``record`` turns a study of random samples trained to the end (``--sampler random --scheduler
+fifo``) into a pool file. ``faithfulness`` measures the nearest-entry rule: each pool entry
+against its nearest other entry (leave-one-out), and real trials of other studies against the
+pool entry the replay would give them. ``compare`` replays each arm with seeds 0..N-1 (the
+pool's own seed is skipped) until the trials have spent twice ``--budget`` trial-epochs and
+reports, at ``--budget``: median best validation accuracy of complete trials with a 95%
+bootstrap interval, the trial-epochs each arm needs to reach random search's median final best
+(as a share of the budget), a one-sided Mann-Whitney test of the first arm against ``random``,
+and for Pareto arms the accuracy-MACs hypervolume. ``schedules`` does the same over ASHA
+settings of the default sampler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from _common import machine
+
+from search import optuna_study, results
+from search.config import StudyConfig
+from search.pool import Pool, leave_one_out
+from search.replay import best_at, replay, spent_to_reach
+from search.train import TrainConfig
+
+POOL = Path(__file__).resolve().parent / "pool" / "resnext-cifar400-e6.csv"
+ARMS = {  # StudyConfig fields of each arm; the rest are the study defaults (TPE, ASHA, stopped = pruned)
+    "default": {},
+    "random": {"sampler": "random", "scheduler": "fifo"},
+    "random+asha": {"sampler": "random"},
+    "tpe+fifo": {"scheduler": "fifo"},
+    "tpe stopped=complete": {"stopped_as": "complete"},
+    "gp+asha": {"sampler": "gp"},
+    "gp+fifo": {"sampler": "gp", "scheduler": "fifo"},
+    "nsga2+asha": {"sampler": "nsga2"},
+    "qmc+asha": {"sampler": "qmc"},
+    "pareto default": {"objectives": ("accuracy", "macs")},
+    "pareto random": {"objectives": ("accuracy", "macs"), "sampler": "random", "scheduler": "fifo"},
+    "pareto nsga2+asha": {"objectives": ("accuracy", "macs"), "sampler": "nsga2"},
+}
+
+
+def base_config(pool: Pool) -> StudyConfig:
+    """The recording study's data, budget and training, with the search settings of a new
+    study's defaults (the recording's own were random and FIFO)."""
+    recorded, default = StudyConfig.from_json(json.dumps(pool.provenance["config"])), StudyConfig()
+    search = ("sampler", "scheduler", "stopped_as", "objectives", "grace_period", "reduction_factor", "brackets")
+    return replace(recorded, name="replay", results_dir="/nonexistent", storage=None, warm_start=(),
+                   **{name: getattr(default, name) for name in search})
+
+
+def run_arm(pool: Pool, fields: dict, seeds: list[int], budget: int) -> list[pd.DataFrame]:
+    base = base_config(pool)
+    out = []
+    for seed in seeds:
+        config = replace(base, seed=seed, train=replace(base.train, seed=seed), **fields)
+        out.append(replay(config, pool, 2 * budget))
+    return out
+
+
+def seeds_for(pool: Pool, count: int) -> list[int]:
+    own = pool.provenance["config"]["seed"]  # the pool's seed would replay its own samples exactly
+    return [s for s in range(count + 1) if s != own][:count]
+
+
+def interval(values: np.ndarray) -> str:
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    ci = stats.bootstrap((values,), np.median, confidence_level=0.95, method="percentile", random_state=0).confidence_interval
+    return f"{np.median(values):.4f} [{ci.low:.4f}, {ci.high:.4f}]"
+
+
+def hypervolume_at(trials: pd.DataFrame, spent: int, max_macs: float) -> float:
+    """Accuracy-MACs hypervolume of complete trials finished by ``spent`` (error and MACs as a
+    share of the budget, up to chance error 0.9 and the full budget)."""
+    done = trials[(trials["state"] == "COMPLETE") & (trials["spent"] <= spent)]
+    if not len(done):
+        return 0.0
+    losses = np.stack([1 - done["accuracy"].to_numpy(), done["macs"].to_numpy() / max_macs], axis=1)
+    return optuna_study.hypervolume(losses, [0.9, 1.0])
+
+
+def compare(pool: Pool, arms: list[str], seeds: list[int], budget: int, label: str = "arm") -> pd.DataFrame:
+    from scipy import stats
+
+    runs, started = {}, time.perf_counter()
+    for arm in arms:
+        runs[arm] = run_arm(pool, ARMS[arm] if arm in ARMS else schedule(arm), seeds, budget)
+        print(f"  {arm}: {len(seeds)} replays, {time.perf_counter() - started:.0f} s so far", file=sys.stderr, flush=True)
+    max_macs = base_config(pool).max_mmacs * 1e6
+    rows = []
+    for arm, traces in runs.items():
+        reference = _reference(arm, runs)
+        ref_best = np.array([best_at(t, budget) for t in runs[reference]])
+        target = float(np.median(ref_best))  # random search's final best, median over its seeds
+        best = np.array([best_at(t, budget) for t in traces])
+        share = np.array([min(spent_to_reach(t, target), 2 * budget) / budget for t in traces])
+        hv = np.array([hypervolume_at(t, budget, max_macs) for t in traces])
+        ref_hv = np.array([hypervolume_at(t, budget, max_macs) for t in runs[reference]])
+        rows.append({label: arm, "against": reference, "best at budget": interval(best),
+                     "share of budget to reach its best": interval(share),
+                     "p best >": "" if arm == reference else f"{stats.mannwhitneyu(best, ref_best, alternative='greater').pvalue:.3g}",
+                     "hypervolume": interval(hv),
+                     "p hv >": "" if arm == reference else f"{stats.mannwhitneyu(hv, ref_hv, alternative='greater').pvalue:.3g}",
+                     "complete": f"{np.median([(t['state'] == 'COMPLETE').sum() for t in traces]):.0f}",
+                     "trials": f"{np.median([len(t[t['spent'] <= budget]) for t in traces]):.0f}"})
+    return pd.DataFrame(rows)
+
+
+def _reference(arm: str, runs: dict) -> str:
+    """What an arm is compared with: random search of the same objectives, else the first arm."""
+    wanted = "pareto random" if arm.startswith("pareto") else "random"
+    return wanted if wanted in runs else next(iter(runs))
+
+
+def schedule(name: str) -> dict:
+    """'asha g1 r3 b1' -> grace period 1, reduction factor 3, 1 bracket; 'fifo' -> no stopping."""
+    if name == "fifo":
+        return {"scheduler": "fifo"}
+    grace, rf, brackets = (part[1:] for part in name.split()[1:])
+    return {"grace_period": int(grace), "reduction_factor": float(rf), "brackets": int(brackets)}
+
+
+def faithfulness(pool: Pool, real: list[Path]) -> None:
+    from scipy import stats
+
+    loo = leave_one_out(pool)
+    for what in ("final", "first"):
+        rho = stats.spearmanr(loo[what], loo[f"{what}_replayed"]).statistic
+        mae = (loo[what] - loo[f"{what}_replayed"]).abs().mean()
+        print(f"leave-one-out, {what}-epoch validation accuracy ({len(loo)} entries): Spearman {rho:.3f}, "
+              f"mean absolute error {mae:.4f}")
+    for study in real:
+        trials, epochs = results.load(study), results.load_epochs(study)
+        rows = []
+        for row in trials[trials["state"].isin(["COMPLETE", "PRUNED"])].itertuples():
+            from blocks import NetSpec
+
+            entry = pool.nearest(NetSpec.from_json(row.arch))
+            curve = epochs[epochs["trial"] == row.trial].sort_values("epoch")["val_accuracy"].to_numpy()
+            for k, real_value in enumerate(curve, start=1):
+                rows.append({"trial": row.trial, "epoch": k, "real": real_value, "replayed": entry.curve[k - 1]})
+        df = pd.DataFrame(rows)
+        if len(df) < 3:
+            print(f"{study}: fewer than 3 epochs to compare")
+            continue
+        last = df.sort_values("epoch").groupby("trial").tail(1)
+        rho = stats.spearmanr(last["real"], last["replayed"]).statistic
+        print(f"{study.name}: {last['trial'].nunique()} real trials, each at its last epoch against the replayed entry "
+              f"at that epoch: Spearman {rho:.3f}, mean absolute error {(last['real'] - last['replayed']).abs().mean():.4f}, "
+              f"mean real - replayed {(last['real'] - last['replayed']).mean():+.4f}")
+
+
+def record(study: Path, out: Path, image_size: int) -> None:
+    pool = Pool.from_study(study, image_size)
+    provenance = {**pool.provenance, "recorded": datetime.date.today().isoformat(), "machine": machine()}
+    pool = Pool(pool.entries, pool.image_size, provenance)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pool.save(out)
+    finals = [e.curve[-1] for e in pool.entries]
+    print(f"{out}: {len(pool.entries)} entries, {pool.epochs} epochs; final validation accuracy "
+          f"{min(finals):.3f}..{max(finals):.3f} (median {np.median(finals):.3f}); {out.stat().st_size / 1e3:.0f} kB")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python bench/search_replay.py", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("record")
+    r.add_argument("study", type=Path)
+    r.add_argument("--out", type=Path, default=POOL)
+    r.add_argument("--image-size", type=int, default=32)
+    f = sub.add_parser("faithfulness")
+    f.add_argument("--real", type=Path, nargs="*", default=[])
+    for name, default_arms in (("compare", "default,random,random+asha,tpe+fifo"), ("schedules", "")):
+        c = sub.add_parser(name)
+        c.add_argument("--seeds", type=int, default=20)
+        c.add_argument("--budget", type=int, default=120, help="trial-epochs at which arms are compared")
+        c.add_argument("--arms", default=default_arms)
+    for q in sub.choices.values():
+        if q.prog.split()[-1] != "record":
+            q.add_argument("--pool", type=Path, default=POOL)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    optuna_study.quiet()
+    if args.command == "record":
+        record(args.study, args.out, args.image_size)
+        return 0
+    pool = Pool.load(args.pool)
+    print(f"{machine()}; pool {args.pool.name}: {len(pool.entries)} entries, {pool.epochs} epochs", flush=True)
+    if args.command == "faithfulness":
+        faithfulness(pool, args.real)
+        return 0
+    seeds = seeds_for(pool, args.seeds)
+    if args.command == "schedules":
+        arms = [a for a in args.arms.split(",") if a] or ["fifo"] + [
+            f"asha g{g} r{r} b{b}" for g in (1, 2) for r in (2, 3, 4) for b in (1, 3)]
+        print(compare(pool, arms, seeds, args.budget, "schedule (TPE)").to_string(index=False))
+    else:
+        print(compare(pool, args.arms.split(","), seeds, args.budget).to_string(index=False))
+    print(f"seeds {seeds[0]}..{seeds[-1]} ({len(seeds)}), budget {args.budget} trial-epochs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

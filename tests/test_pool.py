@@ -1,0 +1,95 @@
+"""search.pool: a recorded pool's round trip, its nearest-entry rule and leave-one-out."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+import spaces
+from blocks import complexity
+from search import results
+from search.config import StudyConfig
+from search.pool import Pool, PoolEntry, leave_one_out
+from search.train import TrainConfig
+
+EPOCHS = 4
+
+
+def sampled_specs(count: int, seed: int = 0, mmacs: float = 10):
+    """``count`` random specs of the resnext space at 32px under ``mmacs``."""
+    budget = StudyConfig(max_mmacs=mmacs).budget(32, 3, 10)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    return [spaces.get("resnext")(study.ask(), budget) for _ in range(count)]
+
+
+def synthetic_pool(count: int = 24, seed: int = 0) -> Pool:
+    """Curves that rise with epochs and with the network's parameters, as trained ones roughly do."""
+    entries = []
+    for i, spec in enumerate(sampled_specs(count, seed)):
+        cost = complexity(spec, 32)
+        final = 0.2 + 0.05 * np.log10(cost.params) + 0.001 * (i % 3)
+        curve = tuple(float(final * (1 - 0.5 ** (k + 1))) for k in range(EPOCHS))
+        entries.append(PoolEntry(i, spec, cost.macs, cost.params, curve, tuple([cost.macs / 1e6] * EPOCHS), final - 0.01))
+    config = StudyConfig(sampler="random", scheduler="fifo", max_mmacs=10, seed=100, train=TrainConfig(epochs=EPOCHS))
+    return Pool(tuple(entries), 32, {"config": json.loads(config.to_json())})
+
+
+@pytest.fixture(scope="module")
+def pool() -> Pool:
+    return synthetic_pool()
+
+
+def test_a_pool_survives_its_file(pool, tmp_path):
+    pool.save(tmp_path / "pool.csv")
+    again = Pool.load(tmp_path / "pool.csv")
+    assert again.entries == pool.entries and again.image_size == 32 and again.provenance == pool.provenance
+
+
+@pytest.mark.parametrize("index", [0, 5, 23])
+def test_an_entry_is_its_own_nearest_and_never_its_own_stand_in(pool, index):
+    entry = pool.entries[index]
+    assert pool.nearest(entry.spec) is entry
+    assert pool.nearest(entry.spec, exclude=index) is not entry
+
+
+def test_leave_one_out_pairs_each_entry_with_another(pool):
+    loo = leave_one_out(pool)
+    assert len(loo) == len(pool.entries) and (loo["trial"] != loo["stand_in"]).all()
+    assert loo["final"].tolist() == [e.curve[-1] for e in pool.entries]
+
+
+@pytest.mark.parametrize("epochs, best", [(1, 0.1), (2, 0.3), (3, 0.3)])
+def test_an_entry_reports_its_best_validation_accuracy_so_far(epochs, best):
+    entry = PoolEntry(0, sampled_specs(1)[0], 1, 1, (0.1, 0.3, 0.2), (1.0, 1.0, 1.0), 0.2)
+    assert entry.accuracy(epochs) == best
+
+
+def test_a_pool_is_built_from_a_studys_complete_trials(pool, tmp_path):
+    study = tmp_path / "study"
+    study.mkdir()
+    entries = pool.entries[:3]
+    trials = pd.DataFrame({"trial": [0, 1, 2, 3], "state": ["COMPLETE", "COMPLETE", "COMPLETE", "PRUNED"],
+                           "arch": [e.spec.to_json() for e in entries] + [entries[0].spec.to_json()],
+                           "macs": [e.macs for e in entries] + [1], "params": [e.params for e in entries] + [1],
+                           "epochs": [EPOCHS] * 3 + [1], "accuracy": [max(e.curve) for e in entries] + [0.1],
+                           "test_accuracy": [e.test_accuracy for e in entries] + [None]})
+    epochs = pd.DataFrame([{"trial": t, "epoch": k + 1, "val_accuracy": e.curve[k], "epoch_train_seconds": 1.0,
+                            "epoch_eval_seconds": 0.5} for t, e in enumerate(entries) for k in range(EPOCHS)]
+                          + [{"trial": 3, "epoch": 1, "val_accuracy": 0.1, "epoch_train_seconds": 1.0,
+                              "epoch_eval_seconds": 0.5}])
+    results.write(results.table(trials.to_dict("records")), study)
+    results.write(results.epochs_table(epochs.to_dict("records")), study, "epochs")
+    (study / "study.json").write_text(StudyConfig(train=TrainConfig(epochs=EPOCHS)).to_json())
+    built = Pool.from_study(study, 32)
+    assert [e.trial for e in built.entries] == [0, 1, 2]  # the pruned trial is left out
+    assert [e.curve for e in built.entries] == [e.curve for e in entries]
+    assert built.entries[0].seconds == (1.5,) * EPOCHS and built.provenance["config"]["train"]["epochs"] == EPOCHS
+
+
+def test_an_empty_pool_is_refused():
+    with pytest.raises(ValueError, match="at least one entry"):
+        Pool((), 32)
