@@ -114,12 +114,12 @@ def compare(pool: Pool, arms: list[str], seeds: list[int], budget: int, label: s
         hv = np.array([hypervolume_at(t, budget, max_macs) for t in traces])
         ref_hv = np.array([hypervolume_at(t, budget, max_macs) for t in runs[reference]])
         rows.append({label: arm, "against": reference, "best at budget": interval(best),
-                     "share of budget to reach its best": interval(share),
+                     "share to reach its best": interval(share),
                      "p best >": "" if arm == reference else f"{stats.mannwhitneyu(best, ref_best, alternative='greater').pvalue:.3g}",
                      "hypervolume": interval(hv),
                      "p hv >": "" if arm == reference else f"{stats.mannwhitneyu(hv, ref_hv, alternative='greater').pvalue:.3g}",
-                     "complete": f"{np.median([(t['state'] == 'COMPLETE').sum() for t in traces]):.0f}",
-                     "trials": f"{np.median([len(t[t['spent'] <= budget]) for t in traces]):.0f}"})
+                     "complete": f"{np.median([((t['state'] == 'COMPLETE') & (t['spent'] <= budget)).sum() for t in traces]):.0f}",
+                     "trials": f"{np.median([(t['spent'] <= budget).sum() for t in traces]):.0f}"})
     return pd.DataFrame(rows)
 
 

@@ -115,12 +115,41 @@ def run(prepared: Prepared, resume: bool) -> int:
             raise StudyError(f"storage {optuna_study.mask_password(config.storage)} already holds a study "
                              f"{config.name!r}: pass --resume or --name NEW_NAME")
     study_dir = config.study_dir()
+    if resume and storage is None and not (study_dir / "optuna.db").exists():
+        check_resumable(config, None)  # refuses when the table has finished trials the storage lost
     study_dir.mkdir(parents=True, exist_ok=True)
     with StudyLock(study_dir):
         if not resume or not (study_dir / "study.json").exists():
             io.write_text_atomic(study_dir / "study.json", config.to_json())
         storage = storage or optuna_study.open_storage(config.storage_url())
+        if resume:
+            check_resumable(config, optuna_study.stored_finished(storage, config.name))
         return _run_locked(prepared, *optuna_study.open_study(config, storage, resume, prepared.grid, prepared.queue))
+
+
+def finished_rows(config: StudyConfig) -> int:
+    """Finished trials in the study's table (0 when it has none yet)."""
+    try:
+        return int(results.load(config.study_dir())["state"].isin(FINISHED).sum())
+    except FileNotFoundError:
+        return 0
+
+
+def check_resumable(config: StudyConfig, held: int | None) -> None:
+    """Resume only what the storage still holds: a storage that lost the study, or holds fewer
+    finished trials than its table, would start over and rewrite the table; refused instead,
+    before anything is written. ``held``: finished trials in the storage (None: no such study)."""
+    rows = finished_rows(config)
+    if (held or 0) >= rows:  # also a first run that died before its storage had the study
+        return
+    from .optuna_study import mask_password
+
+    where = mask_password(config.storage_url())
+    found = "no such study" if held is None else f"only {held} finished trial(s)"
+    raise StudyError(
+        f"--resume: the storage {where} holds {found} for {config.name!r}, but its table "
+        f"{config.study_dir() / 'trials.parquet'} has {rows}; nothing was changed. The table and the checkpoints "
+        f"under {config.trial_root()}/trials are intact: restore the database, or start a new study with --name")
 
 
 def _run_locked(prepared: Prepared, study, stale: list) -> int:

@@ -80,6 +80,13 @@ def study_exists(storage: optuna.storages.BaseStorage, name: str) -> bool:
     return any(s.study_name == name for s in storage.get_all_studies())
 
 
+def stored_finished(storage: optuna.storages.BaseStorage, name: str) -> int | None:
+    """Finished trials the storage holds for study ``name``; None when it holds no such study."""
+    if not study_exists(storage, name):
+        return None
+    return finished_count(optuna.load_study(study_name=name, storage=storage))
+
+
 def stored_config(storage: optuna.storages.BaseStorage, name: str) -> str | None:
     """The StudyConfig JSON a study keeps in its storage, if the storage holds that study."""
     match = [s for s in storage.get_all_studies() if s.study_name == name]

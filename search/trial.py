@@ -52,6 +52,23 @@ def load_checkpoint(path: Path | str) -> dict[str, Any] | None:
         return None
 
 
+def owner(plan: TrialPlan) -> str:
+    """What a checkpoint must name to be resumed by ``plan``'s trial: its network and seed."""
+    return f"{plan.spec.to_json()} seed={plan.seed}"
+
+
+def owned_checkpoint(plan: TrialPlan) -> dict[str, Any] | None:
+    """The plan's checkpoint if it was written by this trial (same network and seed), else None:
+    a checkpoint left by another study or trial under the same number is never resumed.
+    Checkpoints written before owners were recorded are taken as they are."""
+    state = load_checkpoint(plan.checkpoint)
+    if state is not None and state.get("owner", owner(plan)) != owner(plan):
+        log.warning("checkpoint %s belongs to another network or seed; trial %d starts from scratch",
+                    plan.checkpoint, plan.number)
+        return None
+    return state
+
+
 def save_network(plan: TrialPlan, net: torch.nn.Module) -> None:
     """The trained network as ``<weights>.pt`` (a state dict: ``torch.load(weights_only=True)``)
     and ``<weights>.json`` (its spec: ``blocks.build(NetSpec.from_json(...))``)."""
@@ -119,7 +136,7 @@ def run_trial(plan: TrialPlan, splits: Splits, report: Report) -> None:
     try:
         net = seeded_net(lambda: build(plan.spec), plan.seed)
         trainer = Trainer(net, DeviceData(splits, device), plan.train, device)
-        state = load_checkpoint(plan.checkpoint)
+        state = owned_checkpoint(plan)
         if state is not None:
             trainer.load_state_dict(state["trainer"])
             history = [upgraded(h) for h in state["history"]]
@@ -139,7 +156,7 @@ def run_trial(plan: TrialPlan, splits: Splits, report: Report) -> None:
                 if plan.weights is not None:  # before the checkpoint that marks the trial finished
                     save_network(plan, trainer.net)
             history.append(record)
-            save_checkpoint(plan.checkpoint, {"trainer": trainer.state_dict(), "history": history})
+            save_checkpoint(plan.checkpoint, {"trainer": trainer.state_dict(), "history": history, "owner": owner(plan)})
             report({**record, **earlier})  # a run's first report says which epochs came before it
             earlier = {}
     except Exception as err:  # recorded as a FAIL row with its reason; the study goes on

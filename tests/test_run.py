@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from search.config import StudyConfig, default_name
@@ -82,3 +85,21 @@ def test_help_lists_the_flags(capsys):
                  "--max-concurrent", "--seed", "--name", "--results-dir", "--resume", "--address", "--storage",
                  "--storage-path", "--grace-period", "--reduction-factor", "--brackets"):
         assert flag in out
+
+
+V0_STUDY = Path(__file__).resolve().parent / "data" / "v0-study"  # 3 finished trials, no optuna.db beside them
+
+
+@pytest.mark.parametrize("database", ["deleted", "emptied"])
+def test_resume_refuses_a_storage_that_lost_the_study_and_changes_nothing(database, tmp_path, capsys):
+    study = tmp_path / "results" / "v0"
+    shutil.copytree(V0_STUDY, study)
+    if database == "emptied":
+        (study / "optuna.db").write_bytes(b"")
+    before = {p.name: p.read_bytes() for p in study.iterdir() if p.name != "optuna.db"}
+    code = main(["--name", "v0", "--results-dir", str(tmp_path / "results"), "--resume"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "holds no such study for 'v0', but its table" in err and "has 3; nothing was changed" in err
+    assert {p.name: p.read_bytes() for p in study.iterdir() if p.name != "optuna.db"} == before  # table kept
+    assert (study / "optuna.db").exists() == (database == "emptied")  # a deleted database is not re-created

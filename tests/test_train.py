@@ -155,3 +155,17 @@ def test_a_checkpoint_written_before_the_schema_resumes_under_todays_names(digit
     run_trial(plan, digits, rest.append)
     assert [r["epochs"] for r in rest] == [2] and [r["epoch"] for r in rest[0][schema.HISTORY]] == [1]
     assert rest[0]["train_seconds"] == pytest.approx(first[0]["epoch_train_seconds"] + rest[0]["epoch_train_seconds"])
+
+
+@pytest.mark.parametrize("other", ["seed", "spec"])
+def test_a_checkpoint_of_another_trial_under_the_same_number_is_never_resumed(digits, tmp_path, other, caplog):
+    run_trial(trial_config(tmp_path), digits, lambda report: None)  # finished: its checkpoint says so
+    plan = trial_config(tmp_path)
+    if other == "seed":
+        plan = replace(plan, train=replace(plan.train, seed=plan.seed + 1))
+    else:
+        plan = replace(plan, spec=replace(SPEC, stem_width=SPEC.stem_width * 2))
+    reports = []
+    run_trial(plan, digits, reports.append)
+    assert [r["epochs"] for r in reports] == [1, 2]  # trained anew, not "finished" by another's checkpoint
+    assert "belongs to another network or seed" in caplog.text
