@@ -67,13 +67,26 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         raise ValueError(f"cannot open storage {mask_password(url)}: {type(err).__name__}") from None
 
 
-def mask_password(url: str) -> str:
-    try:
-        from sqlalchemy.engine import make_url
+SECRET_KEYS = ("password", "passwd", "pwd", "token", "secret", "access_key", "secret_key", "sas_token")
 
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("@")[-1] if "@" in url else url
+
+def mask_password(url: str) -> str:
+    """``url`` with every credential replaced by ``***``: the password of ``user:password@``
+    (up to the *last* ``@``, as a password may contain one) and query values whose key names
+    a secret (``?password=``, ``token``, ...)."""
+    import re
+
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        authority, slash, path = rest.partition("/")
+        if "@" in authority:
+            userinfo, _, host = authority.rpartition("@")
+            user = userinfo.split(":", 1)[0]
+            authority = f"{user}:***@{host}" if ":" in userinfo else authority
+        rest = authority + slash + path
+    masked = scheme + sep + rest
+    keys = "|".join(SECRET_KEYS)
+    return re.sub(rf"(?i)([?&;](?:{keys})=)[^&;#]*", r"\1***", masked)
 
 
 def study_exists(storage: optuna.storages.BaseStorage, name: str) -> bool:

@@ -134,3 +134,18 @@ def test_the_seed_changes_what_a_sampler_proposes(name):
         return [t.params["x"] for t in study.trials]
 
     assert first_points(0)[1:] != first_points(1)[1:]  # (its first is sampled independently)
+
+
+@pytest.mark.parametrize("url, masked", [
+    ("postgresql://alice:s3cret@db:5432/optuna", "postgresql://alice:***@db:5432/optuna"),
+    ("postgresql://alice:s3c@ret@db/optuna", "postgresql://alice:***@db/optuna"),  # '@' inside the password
+    ("postgresql://alice@db/optuna?password=s3cret", "postgresql://alice@db/optuna?password=***"),
+    ("mysql://a:s3cret@h/d?sslmode=x&PASSWORD=s3cret", "mysql://a:***@h/d?sslmode=x&PASSWORD=***"),
+    ("s3://bucket/path?access_key=AK&secret_key=s3cret", "s3://bucket/path?access_key=***&secret_key=***"),
+    ("sqlite:////tmp/a@b/optuna.db", "sqlite:////tmp/a@b/optuna.db"),  # an '@' in a path is no credential
+    ("sqlite:///results/x/optuna.db", "sqlite:///results/x/optuna.db"),
+])
+def test_every_credential_in_a_url_is_masked(url, masked):
+    from search.optuna_study import mask_password
+
+    assert mask_password(url) == masked and "s3cret" not in mask_password(url)
