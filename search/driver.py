@@ -19,6 +19,7 @@ from .cli import one_line
 from .config import StudyConfig
 from .data import DataSpec, Splits, load
 from .lock import StudyLock
+from .masking import mask_password
 from .plan import QueuedTrial
 from .warm_start import warm_queue
 from .progress import Progress
@@ -58,6 +59,7 @@ def resolve(config: StudyConfig, resume: bool, overrides: dict[str, Any]) -> Stu
         raise StudyError(f"--resume: there is no study {config.name!r} in {config.study_dir()} (no study.json)"
                          + ("" if config.storage else "; a study kept in a shared --storage can be resumed from it"))
     given = {k: v for k, v in overrides.items() if k != "train"}
+    stored = with_storage_secret(stored, given.pop("storage", None))
     fixed = [(k, v, getattr(stored, k)) for k, v in given.items() if not StudyConfig.may_change_on_resume(k)]
     fixed += [(k, v, getattr(stored.train, k)) for k, v in overrides.get("train", {}).items()]
     for key, value, was in fixed:
@@ -67,6 +69,19 @@ def resolve(config: StudyConfig, resume: bool, overrides: dict[str, Any]) -> Stu
                 f"drop that flag to resume it, or start a new study with --name"
             )
     return stored.with_overrides(**{k: v for k, v in given.items() if StudyConfig.may_change_on_resume(k)})
+
+
+def with_storage_secret(stored: StudyConfig, given: str | None) -> StudyConfig:
+    """study.json keeps the storage URL masked: a resume passes it again, password included."""
+    if given is not None and mask_password(given) == mask_password(stored.storage or ""):
+        return replace(stored, storage=given)
+    if given is not None and given != stored.storage:
+        raise StudyError(f"--resume: study {stored.name!r} was created with --storage {mask_password(stored.storage or 'none')}; "
+                         "drop that flag or pass the same URL")
+    if stored.storage and "***" in stored.storage:
+        raise StudyError(f"--resume: study {stored.name!r} keeps its data in {stored.storage}: pass that URL with "
+                         "its password as --storage to resume it (study.json never holds the password)")
+    return stored
 
 
 def saved_config(config: StudyConfig, saved: Path) -> StudyConfig | None:
@@ -120,7 +135,8 @@ def run(prepared: Prepared, resume: bool) -> int:
     study_dir.mkdir(parents=True, exist_ok=True)
     with StudyLock(study_dir):
         if not resume or not (study_dir / "study.json").exists():
-            io.write_text_atomic(study_dir / "study.json", config.to_json())
+            shared = replace(config, storage=mask_password(config.storage) if config.storage else None)
+            io.write_text_atomic(study_dir / "study.json", shared.to_json(), mode=0o600)  # no password at rest
         storage = storage or optuna_study.open_storage(config.storage_url())
         if resume:
             check_resumable(config, optuna_study.stored_finished(storage, config.name))
@@ -142,8 +158,6 @@ def check_resumable(config: StudyConfig, held: int | None) -> None:
     rows = finished_rows(config)
     if (held or 0) >= rows:  # also a first run that died before its storage had the study
         return
-    from .optuna_study import mask_password
-
     where = mask_password(config.storage_url())
     found = "no such study" if held is None else f"only {held} finished trial(s)"
     raise StudyError(

@@ -10,14 +10,17 @@ import os
 from pathlib import Path
 from typing import Callable
 
-def write_atomic(path: Path, save: Callable[[Path], object]) -> None:
+def write_atomic(path: Path, save: Callable[[Path], object], mode: int | None = None) -> None:
     """``save(tmp)`` writes a temporary file in ``path``'s folder, which is then fsynced and
-    renamed over ``path``; on any failure the temporary file is removed and the error raised."""
+    renamed over ``path``; on any failure the temporary file is removed and the error raised.
+    ``mode``: the file's permissions (set before it gets its name)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         save(tmp)
+        if mode is not None:
+            os.chmod(tmp, mode)
         with open(tmp, "rb+") as f:  # the data is on disk before the name points to it
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -26,8 +29,8 @@ def write_atomic(path: Path, save: Callable[[Path], object]) -> None:
         raise
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    write_atomic(path, lambda tmp: tmp.write_text(text))
+def write_text_atomic(path: Path, text: str, mode: int | None = None) -> None:
+    write_atomic(path, lambda tmp: tmp.write_text(text), mode)
 
 
 def write_bytes_atomic(location: Path | str, data: bytes | memoryview) -> None:

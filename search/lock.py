@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from .masking import mask_words
+
 LOCK_NAME = ".lock"
 
 
@@ -63,10 +65,10 @@ class StudyLock:
 
     def acquire(self) -> None:
         me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S"),
-              "command": " ".join(sys.argv)[:200]}
+              "command": mask_words(" ".join(sys.argv))[:200]}  # no password in the lock or in a refusal
         for _ in range(2):
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
             except FileExistsError:
                 holder = self.holder()
                 if not self._stale(holder):

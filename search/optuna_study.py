@@ -23,6 +23,7 @@ from optuna.trial import TrialState
 import spaces
 
 from . import results, schema
+from .masking import mask_password  # noqa: F401  (the storage URL in messages)
 from .config import StudyConfig
 from .plan import QueuedTrial, TrialPlan, make_plan, plan_columns
 
@@ -65,28 +66,6 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         return optuna.storages.get_storage(url)
     except Exception as err:
         raise ValueError(f"cannot open storage {mask_password(url)}: {type(err).__name__}") from None
-
-
-SECRET_KEYS = ("password", "passwd", "pwd", "token", "secret", "access_key", "secret_key", "sas_token")
-
-
-def mask_password(url: str) -> str:
-    """``url`` with every credential replaced by ``***``: the password of ``user:password@``
-    (up to the *last* ``@``, as a password may contain one) and query values whose key names
-    a secret (``?password=``, ``token``, ...)."""
-    import re
-
-    scheme, sep, rest = url.partition("://")
-    if sep:
-        authority, slash, path = rest.partition("/")
-        if "@" in authority:
-            userinfo, _, host = authority.rpartition("@")
-            user = userinfo.split(":", 1)[0]
-            authority = f"{user}:***@{host}" if ":" in userinfo else authority
-        rest = authority + slash + path
-    masked = scheme + sep + rest
-    keys = "|".join(SECRET_KEYS)
-    return re.sub(rf"(?i)([?&;](?:{keys})=)[^&;#]*", r"\1***", masked)
 
 
 def study_exists(storage: optuna.storages.BaseStorage, name: str) -> bool:

@@ -45,3 +45,11 @@ def test_a_stale_or_unreadable_lock_is_taken_over(tmp_path, content):
     StudyLock(tmp_path).check_free()
     with StudyLock(tmp_path):
         assert json.loads((tmp_path / ".lock").read_text())["pid"] == os.getpid()
+
+
+def test_the_lock_is_private_and_names_no_password(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["search.run", "--storage", "postgresql://alice:s3cret@db/optuna?password=s3cret"])
+    with StudyLock(tmp_path):
+        lock = tmp_path / ".lock"
+        assert lock.stat().st_mode & 0o777 == 0o600
+        assert "s3cret" not in lock.read_text() and "alice:***@db" in lock.read_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -103,3 +104,22 @@ def test_resume_refuses_a_storage_that_lost_the_study_and_changes_nothing(databa
     assert "holds no such study for 'v0', but its table" in err and "has 3; nothing was changed" in err
     assert {p.name: p.read_bytes() for p in study.iterdir() if p.name != "optuna.db"} == before  # table kept
     assert (study / "optuna.db").exists() == (database == "emptied")  # a deleted database is not re-created
+
+
+@pytest.mark.parametrize("stored, given, result", [
+    ("postgresql://alice:***@db/optuna", "postgresql://alice:s3cret@db/optuna", "postgresql://alice:s3cret@db/optuna"),
+    ("postgresql://alice:***@db/optuna", None, "pass that URL with its password as --storage"),
+    ("postgresql://alice:***@db/optuna", "postgresql://bob:s3cret@other/optuna", "was created with --storage postgresql://alice:***@db"),
+    ("sqlite:///shared.db", None, "sqlite:///shared.db"),
+    (None, None, None),
+])
+def test_a_resume_supplies_the_password_that_study_json_never_holds(stored, given, result):
+    from search.driver import StudyError, with_storage_secret
+
+    config = StudyConfig(storage=stored)
+    if result is None or "://" in result and " " not in result:
+        assert with_storage_secret(config, given).storage == result
+    else:
+        with pytest.raises(StudyError, match=re.escape(result)) as err:
+            with_storage_secret(config, given)
+        assert "s3cret" not in str(err.value)
