@@ -134,6 +134,9 @@ def run(prepared: Prepared, resume: bool) -> int:
         check_resumable(config, None)  # refuses when the table has finished trials the storage lost
     study_dir.mkdir(parents=True, exist_ok=True)
     with StudyLock(study_dir):
+        if not resume and (study_dir / "study.json").exists():  # another driver created it since our checks
+            raise StudyError(f"study {config.name!r} already exists in {study_dir}: continue it with --resume, "
+                             "or start another with --name NEW_NAME")
         if not resume or not (study_dir / "study.json").exists():
             shared = replace(config, storage=mask_password(config.storage) if config.storage else None)
             io.write_text_atomic(study_dir / "study.json", shared.to_json(), mode=0o600)  # no password at rest

@@ -1,8 +1,11 @@
-"""One writer per study: a lock file in the study folder, created atomically, naming its holder,
-released on exit, and taken over when its holder is gone (a crash or ``kill -9``)."""
+"""One writer per study: an ``flock`` on a lock file in the study folder, held for the driver's
+life. The kernel releases it when the driver ends in any way (``kill -9`` included), so there
+is no stale lock to take over and no race between two drivers taking one over; the file names
+the holder (its command line masked) for the message that refuses a second driver."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
@@ -19,72 +22,79 @@ class StudyLocked(ValueError):
     """Another live process runs this study."""
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if cmdline.exists():  # a reused pid that runs something else is not our holder
-        return b"search" in cmdline.read_bytes()
-    return True
-
-
 class StudyLock:
     """``with StudyLock(study_dir):`` holds the study for this process."""
 
     def __init__(self, study_dir: Path) -> None:
         self.path = Path(study_dir) / LOCK_NAME
-        self.held = False
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
 
     def holder(self) -> dict | None:
+        """Who the lock file names (None: empty or unreadable)."""
         try:
-            return json.loads(self.path.read_text())
+            data = json.loads(self.path.read_text())
         except (OSError, ValueError):
             return None
-
-    def _stale(self, holder: dict | None) -> bool:
-        if holder is None:  # unreadable: a kill between create and write
-            return True
-        return holder.get("host") == socket.gethostname() and not _alive(int(holder.get("pid", -1)))
+        return data if isinstance(data, dict) else None
 
     def check_free(self) -> None:
         """Raise StudyLocked if a live process holds the study (without taking the lock)."""
-        holder = self.holder() if self.path.exists() else None
-        if holder is not None and not self._stale(holder):
-            raise StudyLocked(self._message(holder))
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StudyLocked(self._message()) from None
+        finally:
+            os.close(fd)
 
-    def _message(self, holder: dict) -> str:
-        return (
-            f"study {self.path.parent.name!r} is being run by pid {holder['pid']} on {holder['host']} "
-            f"since {holder['since']} ({holder['command']}); wait for it to end or stop it "
-            f"(a lock whose process is gone is taken over: {self.path})"
-        )
+    def _message(self) -> str:
+        holder = self.holder() or {}
+        who = (f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} since {holder.get('since', '?')} "
+               f"({holder.get('command', '?')})") if holder else f"a process whose lock file {self.path} is unreadable"
+        return (f"study {self.path.parent.name!r} is being run by {who}; wait for it to end or stop it "
+                f"(the lock {self.path} is released when its process ends)")
 
     def acquire(self) -> None:
+        for _ in range(5):  # the file may be removed by a holder releasing it between open and flock
+            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise StudyLocked(self._message()) from None
+            if self._same_file(fd):
+                self._fd = fd
+                self._write_holder(fd)
+                return
+            os.close(fd)  # locked a file that is no longer at self.path: try the one that is
+        raise StudyLocked(f"could not take the lock {self.path}: other drivers keep replacing it")
+
+    def _same_file(self, fd: int) -> bool:
+        try:
+            return os.path.samestat(os.fstat(fd), os.stat(self.path))
+        except FileNotFoundError:
+            return False
+
+    def _write_holder(self, fd: int) -> None:
         me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S"),
               "command": mask_words(" ".join(sys.argv))[:200]}  # no password in the lock or in a refusal
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-            except FileExistsError:
-                holder = self.holder()
-                if not self._stale(holder):
-                    raise StudyLocked(self._message(holder)) from None
-                self.path.unlink(missing_ok=True)  # stale: its holder died
-                continue
-            with os.fdopen(fd, "w") as f:
-                json.dump(me, f)
-            self.held = True
-            return
-        raise StudyLocked(f"could not take the lock {self.path}: another process took it first")
+        os.fchmod(fd, 0o600)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(me).encode(), 0)
 
     def release(self) -> None:
-        if self.held and (self.holder() or {}).get("pid") == os.getpid():
-            self.path.unlink(missing_ok=True)
-        self.held = False
+        if self._fd is None:
+            return
+        self.path.unlink(missing_ok=True)  # while still locked: a waiting driver re-opens the path
+        os.close(self._fd)
+        self._fd = None
 
     def __enter__(self) -> StudyLock:
         self.acquire()
