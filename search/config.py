@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -26,7 +27,7 @@ LEGACY_SCHEDULE = {"reduction_factor": 3, "brackets": 1}
 
 
 def check_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not NAME.fullmatch(name) or ".." in name:
         raise ValueError(
             f"study name {name!r} must be a plain name: letters, digits, '.', '_' or '-', no path "
             "separators or '..', at most 100 characters"
@@ -126,8 +127,13 @@ class StudyConfig:
             raise ValueError(f"--address {self.address!r} is not a Ray address: give HOST:PORT, ray://HOST:PORT or auto")
         if self.storage_path is not None and not self.storage_path.strip():
             raise ValueError("--storage-path is empty: give a shared folder or a URI such as s3://bucket/path")
-        if not self.cpus_per_trial > 0 or self.gpus_per_trial < 0:
-            raise ValueError("--cpus-per-trial must be > 0 and --gpus-per-trial >= 0 (fractions allowed)")
+        if not 0 < self.cpus_per_trial < math.inf or not 0 <= self.gpus_per_trial < math.inf:
+            raise ValueError("--cpus-per-trial must be > 0 and --gpus-per-trial >= 0, both finite (fractions allowed)")
+        if self.address is not None and self.address != "auto" and not 0 < int(self.address.rpartition(":")[2]) < 65536:
+            raise ValueError(f"--address {self.address!r}: the port must be 1..65535")
+        require_int("--seed", self.seed, 0)
+        if self.seed + self.trials >= 2**32:  # trial n trains with seed + n, and numpy takes seeds below 2**32
+            raise ValueError(f"--seed must be below 2**32 - --trials ({2**32 - self.trials}), got {self.seed}")
         self.budget(image_size=32, in_channels=3, num_classes=10)  # raises on bad bounds
 
     @property

@@ -104,10 +104,23 @@ def prepare(config: StudyConfig, resume: bool, overrides: dict[str, Any]) -> Pre
     space = spaces.get(config.space)
     grid = spaces.grid_of(space, config.space) if config.sampler == "grid" else None
     splits = load(DataSpec(config.dataset, config.data_dir, config.download))
+    check_splits(config, splits)
     budget = config.budget(splits.image_size, splits.channels, splits.num_classes)
     spaces.check_budget(space, budget)
     queue = warm_queue(config) if config.warm_start and not resume else ()
     return Prepared(config, splits, budget, space, grid, queue)
+
+
+def check_splits(config: StudyConfig, splits: Splits) -> None:
+    """Data a study can learn from: every split non-empty, a batch no larger than the training split."""
+    sizes = {"train": len(splits.train_y), "validation": len(splits.val_y), "test": len(splits.test_y)}
+    empty = [name for name, size in sizes.items() if size == 0]
+    if empty:
+        raise StudyError(f"{config.dataset}: the {' and '.join(empty)} split(s) would be empty "
+                         f"({sizes['train']}/{sizes['validation']}/{sizes['test']} images): give it more images per class")
+    if config.train.batch_size > sizes["train"]:
+        raise StudyError(f"--batch-size {config.train.batch_size} is larger than the training split "
+                         f"({sizes['train']} images): no step would train")
 
 
 def check_storage_path(config: StudyConfig) -> None:

@@ -34,8 +34,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 2:
             raise ValueError(f"epochs must be >= 1 and batch_size >= 2, got {self.epochs}, {self.batch_size}")
-        if not self.lr > 0 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
-            raise ValueError("lr must be > 0, weight_decay >= 0 and label_smoothing in [0, 1)")
+        if not 0 < self.lr < math.inf or not 0 <= self.weight_decay < math.inf or not 0 <= self.label_smoothing < 1:
+            raise ValueError("lr must be > 0 and finite, weight_decay >= 0 and finite, label_smoothing in [0, 1)")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
 

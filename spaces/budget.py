@@ -58,8 +58,8 @@ class Budget:
         def units(value: float | None) -> int | None:
             if value is None:
                 return None
-            if not value >= 0:
-                raise ValueError(f"complexity bounds must be >= 0 millions, got {value}")
+            if not 0 <= value < math.inf:
+                raise ValueError(f"complexity bounds must be finite and >= 0 millions, got {value}")
             return int(round(value * 1e6))
 
         return cls(image_size, in_channels, num_classes, units(min_mmacs), units(max_mmacs),
