@@ -29,9 +29,14 @@ def require_int(flag: str, value: object, low: int) -> int:
 
 
 def run_main(prog: str, body: Callable[[], int]) -> int:
-    """``body()``'s exit code; a ValueError (the project's "bad input") is one line and exit 2."""
+    """``body()``'s exit code; a ValueError (the project's "bad input") or an OSError (a folder
+    that is a file, a full disk, a permission) is one line and exit 2."""
     try:
         return body()
     except ValueError as err:
-        print(f"{prog}: error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        print(f"{prog}: error: {err.strerror or one_line(err)}{where}", file=sys.stderr)
         return 2

@@ -5,6 +5,8 @@ Everything that can reject the input runs before the study folder is created or 
 
 from __future__ import annotations
 
+import shutil
+import socket
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,7 +20,7 @@ from . import io, results
 from .cli import one_line
 from .config import StudyConfig
 from .data import DataSpec, Splits, load
-from .lock import StudyLock
+from .lock import StudyLock, StudyLocked
 from .masking import mask_password
 from .plan import QueuedTrial
 from .warm_start import warm_queue
@@ -101,6 +103,7 @@ def prepare(config: StudyConfig, resume: bool, overrides: dict[str, Any]) -> Pre
     """Every check that needs no Ray: config, study folder, data, budget, storage."""
     config = resolve(config, resume, overrides)
     check_storage_path(config)
+    check_address(config.address)
     space = spaces.get(config.space)
     grid = spaces.grid_of(space, config.space) if config.sampler == "grid" else None
     splits = load(DataSpec(config.dataset, config.data_dir, config.download))
@@ -121,6 +124,19 @@ def check_splits(config: StudyConfig, splits: Splits) -> None:
     if config.train.batch_size > sizes["train"]:
         raise StudyError(f"--batch-size {config.train.batch_size} is larger than the training split "
                          f"({sizes['train']} images): no step would train")
+
+
+def check_address(address: str | None, timeout: float = 5.0) -> None:
+    """A HOST:PORT that takes no TCP connection is refused at once (``ray.init`` would wait
+    for it for minutes)."""
+    if address is None or address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise StudyError(f"cannot join Ray at {address}: {err.strerror or type(err).__name__} "
+                         f"(is a Ray head running there? start one with: ray start --head)") from None
 
 
 def check_storage_path(config: StudyConfig) -> None:
@@ -145,7 +161,22 @@ def run(prepared: Prepared, resume: bool) -> int:
     study_dir = config.study_dir()
     if resume and storage is None and not (study_dir / "optuna.db").exists():
         check_resumable(config, None)  # refuses when the table has finished trials the storage lost
+    created = not study_dir.exists()
     study_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run_in(prepared, resume, storage, study_dir)
+    except StudyLocked:
+        raise  # another driver holds this folder (perhaps it created it an instant before us): not ours to remove
+    except (ValueError, OSError):
+        if created and finished_rows(config) == 0:  # refused before any trial: leave no folder to block a retry
+            shutil.rmtree(study_dir, ignore_errors=True)
+        raise
+
+
+def _run_in(prepared: Prepared, resume: bool, storage, study_dir: Path) -> int:
+    from . import optuna_study
+
+    config = prepared.config
     with StudyLock(study_dir):
         if not resume and (study_dir / "study.json").exists():  # another driver created it since our checks
             raise StudyError(f"study {config.name!r} already exists in {study_dir}: continue it with --resume, "

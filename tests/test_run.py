@@ -132,3 +132,11 @@ def test_a_resume_supplies_the_password_that_study_json_never_holds(stored, give
         with pytest.raises(StudyError, match=re.escape(result)) as err:
             with_storage_secret(config, given)
         assert "s3cret" not in str(err.value)
+
+
+def test_an_unreachable_ray_address_is_refused_at_once_and_leaves_no_study_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main(["--address", "127.0.0.1:1", "--trials", "1", "--epochs", "1", "--results-dir", str(tmp_path / "results")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "cannot join Ray at 127.0.0.1:1" in err, err
+    assert list(tmp_path.iterdir()) == []  # refused before any folder: a retry is not blocked by "already exists"
