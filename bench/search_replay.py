@@ -146,6 +146,7 @@ def faithfulness(pool: Pool, real: list[Path]) -> None:
         mae = (loo[what] - loo[f"{what}_replayed"]).abs().mean()
         print(f"leave-one-out, {what}-epoch validation accuracy ({len(loo)} entries): Spearman {rho:.3f}, "
               f"mean absolute error {mae:.4f}")
+    everything = []
     for study in real:
         trials, epochs = results.load(study), results.load_epochs(study)
         rows = []
@@ -161,10 +162,22 @@ def faithfulness(pool: Pool, real: list[Path]) -> None:
             print(f"{study}: fewer than 3 epochs to compare")
             continue
         last = df.sort_values("epoch").groupby("trial").tail(1)
+        everything.append(last)
         rho = stats.spearmanr(last["real"], last["replayed"]).statistic
         print(f"{study.name}: {last['trial'].nunique()} real trials, each at its last epoch against the replayed entry "
               f"at that epoch: Spearman {rho:.3f}, mean absolute error {(last['real'] - last['replayed']).abs().mean():.4f}, "
               f"mean real - replayed {(last['real'] - last['replayed']).mean():+.4f}")
+    if everything:
+        last = pd.concat(everything)
+        rho = stats.spearmanr(last["real"], last["replayed"]).statistic
+        print(f"all {len(last)} real trials of {len(real)} studies: Spearman {rho:.3f}, mean absolute error "
+              f"{(last['real'] - last['replayed']).abs().mean():.4f}, mean real - replayed "
+              f"{(last['real'] - last['replayed']).mean():+.4f}")
+        full = last[last["epoch"] == pool.epochs]
+        if len(full) > 2:
+            print(f"  of which the {len(full)} that ran all {pool.epochs} epochs: Spearman "
+                  f"{stats.spearmanr(full['real'], full['replayed']).statistic:.3f}, mean absolute error "
+                  f"{(full['real'] - full['replayed']).abs().mean():.4f}")
 
 
 def record(study: Path, out: Path, image_size: int) -> None:
