@@ -192,10 +192,10 @@ def _run_in(prepared: Prepared, resume: bool, storage, study_dir: Path) -> int:
 
 def finished_rows(config: StudyConfig) -> int:
     """Finished trials in the study's table (0 when it has none yet)."""
-    try:
-        return int(results.load(config.study_dir())["state"].isin(FINISHED).sum())
-    except FileNotFoundError:
-        return 0
+    folder = config.study_dir()
+    if not any((folder / name).exists() for name in ("trials.parquet", "trials.csv")):
+        return 0  # a new study, or one resumed from its shared storage on another machine
+    return int(results.load(folder)["state"].isin(FINISHED).sum())
 
 
 def check_resumable(config: StudyConfig, held: int | None) -> None:

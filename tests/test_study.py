@@ -191,7 +191,7 @@ def test_sigkill_of_the_driver_then_resume_loses_and_reruns_nothing(ray_session,
 def test_imagefolder_study_end_to_end(ray_session, tmp_path, jpeg_tree):
     root = jpeg_tree(tmp_path / "tree", per_class=10, size=16)
     argv = ["--dataset", f"imagefolder:{root}", "--data-dir", str(tmp_path / "data"), "--space", "resnet",
-            "--budget-mmacs", "1", "--trials", "2", "--epochs", "2", "--scheduler", "fifo",
+            "--budget-mmacs", "1", "--trials", "2", "--epochs", "2", "--scheduler", "fifo", "--batch-size", "8",
             "--results-dir", str(tmp_path / "results")]
     assert main(argv) == 0
     df = results.load(tmp_path / "results" / "resnet-imagefolder-tree")
