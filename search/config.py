@@ -181,7 +181,13 @@ class StudyConfig:
 
     @classmethod
     def from_json(cls, text: str) -> StudyConfig:
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except ValueError as err:
+            raise ValueError(f"study.json is not valid JSON ({err}): restore it, or start a new study with --name") from None
+        if not isinstance(data, dict) or not isinstance(data.get("train", {}), dict):
+            raise ValueError("study.json does not hold a study's settings (a JSON object): restore it, "
+                             "or start a new study with --name")
         if "epochs" in data:  # written before the config held a TrainConfig: epochs sat beside it
             data["train"] = {**data.get("train", {}), "epochs": data.pop("epochs")}
         if "grace_period" not in data:  # created before the schedule was a setting: its grace was epochs // 5

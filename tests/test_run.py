@@ -140,3 +140,14 @@ def test_an_unreachable_ray_address_is_refused_at_once_and_leaves_no_study_folde
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "cannot join Ray at 127.0.0.1:1" in err, err
     assert list(tmp_path.iterdir()) == []  # refused before any folder: a retry is not blocked by "already exists"
+
+
+@pytest.mark.parametrize("text", ['{"space": "resn', "[1, 2]", '{"train": 3}', ""])
+def test_a_damaged_study_json_is_one_line_on_resume_and_left_as_it_is(text, tmp_path, capsys):
+    study = tmp_path / "results" / "v0"
+    shutil.copytree(V0_STUDY, study)
+    (study / "study.json").write_text(text)
+    code = main(["--name", "v0", "--results-dir", str(tmp_path / "results"), "--resume"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "study.json" in err, err
+    assert (study / "study.json").read_text() == text and not (study / "optuna.db").exists()
