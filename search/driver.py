@@ -77,7 +77,7 @@ def with_storage_secret(stored: StudyConfig, given: str | None) -> StudyConfig:
     """study.json keeps the storage URL masked: a resume passes it again, password included."""
     if given is not None and mask_password(given) == mask_password(stored.storage or ""):
         return replace(stored, storage=given)
-    if given is not None and given != stored.storage:
+    if given is not None:  # a URL other than the one the study was created with
         raise StudyError(f"--resume: study {stored.name!r} was created with --storage {mask_password(stored.storage or 'none')}; "
                          "drop that flag or pass the same URL")
     if stored.storage and "***" in stored.storage:
@@ -156,7 +156,7 @@ def run(prepared: Prepared, resume: bool) -> int:
     if config.storage:  # reachable, and no study of that name unless resuming: checked before any file
         storage = optuna_study.open_storage(config.storage)
         if not resume and optuna_study.study_exists(storage, config.name):
-            raise StudyError(f"storage {optuna_study.mask_password(config.storage)} already holds a study "
+            raise StudyError(f"storage {mask_password(config.storage)} already holds a study "
                              f"{config.name!r}: pass --resume or --name NEW_NAME")
     study_dir = config.study_dir()
     if resume and storage is None and not (study_dir / "optuna.db").exists():
@@ -221,7 +221,7 @@ def _run_locked(prepared: Prepared, study, stale: list) -> int:
     progress = Progress(config.trials)
     print(f"study {config.name}: {config.trials} trials of {config.space} on {config.dataset} "
           f"({splits.image_size}px, {len(splits.train_y)} train / {len(splits.val_y)} val / "
-          f"{len(splits.test_y)} test images); storage {optuna_study.mask_password(config.storage_url())}",
+          f"{len(splits.test_y)} test images); storage {mask_password(config.storage_url())}",
           file=sys.stderr)
     if stale:
         print(f"resuming {len(stale)} interrupted trial(s): {[t.number for t in stale]}", file=sys.stderr)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 import spaces
+from blocks import complexity
 
 from .config import StudyConfig
 from .plan import TrialPlan
@@ -80,8 +81,6 @@ def replay(config: StudyConfig, pool: Pool, trial_epochs: int, channels: int = 3
 
 
 def _row(trial: _Running, report: dict[str, Any], spent: int, clock: float, pool: Pool) -> dict[str, Any]:
-    from blocks import complexity
-
     cost = complexity(trial.plan.spec, pool.image_size)
     return {"trial": trial.plan.number, "state": "COMPLETE" if trial.epochs == pool.epochs else "PRUNED",
             "entry": trial.entry.trial, "epochs": trial.epochs, "accuracy": report["accuracy"],
