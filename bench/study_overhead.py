@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from _common import machine, run_study, table
-from search.config import StudyConfig
+from search.resources import CPU_CONCURRENCY
 
 
 def shares(wall: float, df, slots: int) -> dict[str, float]:
@@ -38,7 +38,7 @@ def main() -> None:
     args = p.parse_args()
     argv = ["--name", "overhead", "--results-dir", str(args.results_dir), *args.extra]
     study = run_study(argv)
-    slots = int(argv[argv.index("--max-concurrent") + 1]) if "--max-concurrent" in argv else StudyConfig().max_concurrent
+    slots = int(argv[argv.index("--max-concurrent") + 1]) if "--max-concurrent" in argv else CPU_CONCURRENCY
     row = shares(study["wall"], study["table"], slots)
     row["first trial after s"] = study["first_trial_after"]
     row["worker peak MiB"] = float(study["table"]["worker_peak_rss_mb"].max())

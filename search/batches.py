@@ -1,5 +1,6 @@
 """Whole splits as uint8 tensors on the training device; batches normalised and augmented a batch
-at a time (random crop with padding, horizontal flip), with no DataLoader workers."""
+at a time (random crop with padding, horizontal flip), with no DataLoader workers. The random
+draws come from a generator on that device, so no batch waits for a host-to-device copy."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ def random_crop(x: torch.Tensor, pad: int, generator: torch.Generator) -> torch.
     """Each image shifted by up to ``pad`` pixels in each direction, zeros filling the border."""
     n, c, h, w = x.shape
     padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
-    dy, dx = (torch.randint(0, 2 * pad + 1, (n, 1), generator=generator).to(x.device) for _ in range(2))
+    dy, dx = (torch.randint(0, 2 * pad + 1, (n, 1), generator=generator, device=generator.device).to(x.device)
+              for _ in range(2))
     rows = (torch.arange(h, device=x.device) + dy)[:, None, :, None]
     cols = (torch.arange(w, device=x.device) + dx)[:, None, None, :]
     batch = torch.arange(n, device=x.device)[:, None, None, None]
@@ -23,7 +25,7 @@ def random_crop(x: torch.Tensor, pad: int, generator: torch.Generator) -> torch.
 
 
 def random_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    flip = (torch.rand(x.shape[0], generator=generator) < 0.5).to(x.device)
+    flip = (torch.rand(x.shape[0], generator=generator, device=generator.device) < 0.5).to(x.device)
     return torch.where(flip[:, None, None, None], x.flip(3), x)
 
 
@@ -55,9 +57,10 @@ class DeviceData:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def train_batches(self, batch_size: int, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Shuffled full batches (the last partial one is dropped: BatchNorm needs > 1 sample)."""
+        """Shuffled full batches (the last partial one is dropped: BatchNorm needs > 1 sample, and
+        a captured step needs one shape). ``generator`` lives on the data's device (or the CPU)."""
         x_all, y_all = self.splits["train"]
-        order = torch.randperm(len(y_all), generator=generator).to(x_all.device)
+        order = torch.randperm(len(y_all), generator=generator, device=generator.device).to(x_all.device)
         for start in range(0, len(order) - batch_size + 1, batch_size):
             idx = order[start : start + batch_size]
             x = x_all[idx]

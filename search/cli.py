@@ -40,3 +40,13 @@ def run_main(prog: str, body: Callable[[], int]) -> int:
         where = f" ({err.filename})" if getattr(err, "filename", None) else ""
         print(f"{prog}: error: {err.strerror or one_line(err)}{where}", file=sys.stderr)
         return 2
+
+
+def gpus_arg(text: str) -> float | str:
+    """--gpus-per-trial: 'auto' or a number of GPUs."""
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected auto or a number, got {text!r}") from None

@@ -42,6 +42,10 @@ def default_name(space: str, dataset: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", f"{space_part}-{data_part}").strip("._-")[:100] or "study"
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _may_change_on_resume(default: Any) -> Any:
     """A field that a resumed study may take anew: resources, and where a cluster or a shared
     folder is mounted on this machine. Every other field is fixed when the study is created."""
@@ -70,8 +74,10 @@ class StudyConfig:
     brackets: int = 1  # ASHA: successive-halving brackets (> 1: asynchronous Hyperband; one objective only)
     objectives: tuple[str, ...] = ("accuracy",)  # accuracy first, then costs to minimise
     cpus_per_trial: float = _may_change_on_resume(1.0)
-    gpus_per_trial: float = _may_change_on_resume(0.0)  # fractions share a GPU
-    max_concurrent: int = _may_change_on_resume(2)  # trials running at once
+    # "auto": a gpu_share of a GPU when the machine or cluster has GPUs, else none; fractions share a GPU
+    gpus_per_trial: float | str = _may_change_on_resume("auto")
+    gpu_share: float = _may_change_on_resume(0.25)  # with gpus_per_trial auto: the share of a GPU each trial gets
+    max_concurrent: int = _may_change_on_resume(0)  # trials running at once (0: as the GPUs allow, else 2)
     seed: int = 0  # the sampler's seed; trial n trains with seed + n
     repeats: int = 1  # seeds per sampled configuration: each runs this many times, as trials of their own
     name: str = ""  # the study's name ("" = <space>-<dataset>)
@@ -114,7 +120,7 @@ class StudyConfig:
 
     def _check_numbers(self) -> None:
         require_int("--trials", self.trials, 1)
-        require_int("--max-concurrent", self.max_concurrent, 1)
+        require_int("--max-concurrent", self.max_concurrent, 0)
         require_int("--repeats", self.repeats, 1)
         require_int("--grace-period", self.grace_period, 0)
         require_int("--brackets", self.brackets, 1)
@@ -127,8 +133,13 @@ class StudyConfig:
             raise ValueError(f"--address {self.address!r} is not a Ray address: give HOST:PORT, ray://HOST:PORT or auto")
         if self.storage_path is not None and not self.storage_path.strip():
             raise ValueError("--storage-path is empty: give a shared folder or a URI such as s3://bucket/path")
-        if not 0 < self.cpus_per_trial < math.inf or not 0 <= self.gpus_per_trial < math.inf:
-            raise ValueError("--cpus-per-trial must be > 0 and --gpus-per-trial >= 0, both finite (fractions allowed)")
+        if not _number(self.cpus_per_trial) or not 0 < self.cpus_per_trial < math.inf:
+            raise ValueError(f"--cpus-per-trial must be a finite number > 0 (fractions allowed), got {self.cpus_per_trial!r}")
+        if self.gpus_per_trial != "auto" and (not _number(self.gpus_per_trial) or not 0 <= self.gpus_per_trial < math.inf):
+            raise ValueError(f"--gpus-per-trial must be auto or a finite number >= 0 (fractions share a GPU), "
+                             f"got {self.gpus_per_trial!r}")
+        if not _number(self.gpu_share) or not 0 < self.gpu_share <= 1:
+            raise ValueError(f"--gpu-share must be in (0, 1], got {self.gpu_share!r}")
         if self.address is not None and self.address != "auto" and not 0 < int(self.address.rpartition(":")[2]) < 65536:
             raise ValueError(f"--address {self.address!r}: the port must be 1..65535")
         require_int("--seed", self.seed, 0)

@@ -6,25 +6,28 @@ training data, and the test split kept apart for the final report.
                       torchvision's, read from --data-dir (downloaded only with --download)
     imagefolder:PATH  one folder per class; PATH/train and PATH/test if both exist, otherwise a
                       fixed 20% of PATH is the test split. Decoded once, cached under PATH's
-                      --data-dir cache, so the next study starts in seconds.
+                      --data-dir cache, so the next study starts in seconds. Unreadable images are
+                      skipped and named on stderr (over 10% of them, or a class left with none, is an
+                      error); an image over 8192x8192 pixels, a broken link, an unlistable or empty
+                      class folder are errors (search/imagefolder.py has the rules).
+
+Every split must hold an image, and every class 2 images to train on (before the validation split).
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-from collections import Counter
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .io import write_atomic
+from .imagefolder import load_imagefolder
 
 SPLIT_SEED = 0  # fixed: every study on a dataset compares trials on the same validation images
 TORCHVISION = {"cifar10": "CIFAR10", "cifar100": "CIFAR100", "fashionmnist": "FashionMNIST", "mnist": "MNIST"}
 NATURAL = {"cifar10", "cifar100", "imagefolder"}  # random crop + flip suit these, not digits
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
+MIN_TRAIN_PER_CLASS = 2  # so that a class can have images in both the training and the validation split
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class Splits:
 
 def check(spec: DataSpec) -> None:
     """Reject an unknown name or a missing folder in one line, before anything loads."""
+    if spec.kind == "imagefolder" or spec.name in TORCHVISION:
+        _check_data_dir(spec)
     if spec.kind == "imagefolder":
         path = Path(spec.name.partition(":")[2])
         if not path.is_dir():
@@ -87,19 +92,47 @@ def check(spec: DataSpec) -> None:
         )
 
 
+def _check_data_dir(spec: DataSpec) -> None:
+    """The folder to be made (the image cache, or torchvision's files) has no file in its way."""
+    target = Path(spec.data_dir) / ("cache" if spec.kind == "imagefolder" else "")
+    for folder in (target, *target.parents):  # the nearest that exists must be a folder
+        if folder.exists() or folder.is_symlink():
+            if not folder.is_dir():
+                raise ValueError(f"--data-dir {spec.data_dir!r}: {folder} is not a folder (a file or a broken link): "
+                                 "point --data-dir at a folder, or move the file away")
+            return
+
+
 def load(spec: DataSpec) -> Splits:
     check(spec)
     if spec.name == "digits":
         x, y, classes = _digits()
         x_test = y_test = None
     elif spec.kind == "imagefolder":
-        x, y, x_test, y_test, classes = _imagefolder(Path(spec.name.partition(":")[2]), Path(spec.data_dir))
+        x, y, x_test, y_test, classes = load_imagefolder(Path(spec.name.partition(":")[2]), Path(spec.data_dir))
     else:
         x, y, x_test, y_test, classes = _torchvision(spec)
     if x_test is None:
         (x, y), (x_test, y_test) = _split(x, y, 0.2)
     (train_x, train_y), (val_x, val_y) = _split(x, y, 0.2 if len(x) < 20_000 else 0.1)
+    _check_sizes(spec.name, classes, y, (len(train_y), len(val_y), len(y_test)), train_y)
     return Splits(train_x, train_y, val_x, val_y, x_test, y_test, tuple(classes), spec.kind in NATURAL)
+
+
+def _check_sizes(name: str, classes, y: np.ndarray, sizes: tuple[int, int, int], train_y: np.ndarray) -> None:
+    """Refuses an empty split, or a class with fewer than MIN_TRAIN_PER_CLASS images in the
+    training data ``y`` (train and validation together); reports a class the validation split took whole."""
+    counts = np.bincount(y, minlength=len(classes))
+    few = [f"{c} ({n})" for c, n in zip(classes, counts) if n < MIN_TRAIN_PER_CLASS]
+    if 0 in sizes or few:
+        short = f"; class(es) with fewer than {MIN_TRAIN_PER_CLASS} training images: {', '.join(few)}" if few else ""
+        raise ValueError(f"dataset {name}: too few images: the splits would get {sizes[0]} train / {sizes[1]} "
+                         f"validation / {sizes[2]} test images{short}; each split needs 1 image and each class "
+                         f"{MIN_TRAIN_PER_CLASS} training images: add images")
+    missing = [c for c, n in zip(classes, np.bincount(train_y, minlength=len(classes))) if n == 0]
+    if missing:
+        print(f"dataset {name}: no training image left for class(es) {', '.join(missing)} "
+              "(the validation split took them all)", file=sys.stderr)
 
 
 def _split(x: np.ndarray, y: np.ndarray, fraction: float):
@@ -133,67 +166,3 @@ def _arrays(dataset) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(dataset.data)
     x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)  # (N, H, W) or (N, H, W, C)
     return np.ascontiguousarray(x, dtype=np.uint8), np.asarray(dataset.targets, dtype=np.int64)
-
-
-def _imagefolder(root: Path, data_dir: Path):
-    parts = [root / "train", root / "test"] if (root / "train").is_dir() and (root / "test").is_dir() else [root]
-    files = [_list_images(p) for p in parts]
-    classes = sorted({c for part in files for c, _ in part})
-    if not classes:
-        raise ValueError(f"dataset imagefolder:{root}: no images found in class folders under {root}")
-    cache = data_dir / "cache" / f"imagefolder-{_fingerprint(root, files)}.npz"
-    if cache.exists():
-        with np.load(cache, allow_pickle=False) as z:
-            arrays = [z[k] for k in sorted(z.files)]
-    else:
-        arrays = _decode_all(files, classes)
-        _save_npz(cache, arrays)
-    x, y = arrays[0], arrays[1]
-    x_test, y_test = (arrays[2], arrays[3]) if len(arrays) == 4 else (None, None)
-    return x, y, x_test, y_test, classes
-
-
-def _list_images(folder: Path) -> list[tuple[str, str]]:
-    return sorted(
-        (cls.name, str(f))
-        for cls in folder.iterdir() if cls.is_dir()
-        for f in cls.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES
-    )
-
-
-def _fingerprint(root: Path, files) -> str:
-    digest = hashlib.sha1(str(root.resolve()).encode())
-    for part in files:
-        for _, f in part:
-            st = os.stat(f)
-            digest.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
-    return digest.hexdigest()[:16]
-
-
-def _decode_all(files, classes) -> list[np.ndarray]:
-    from PIL import Image
-
-    index = {c: i for i, c in enumerate(classes)}
-    images = [[np.asarray(Image.open(f).convert("RGB")) for _, f in part] for part in files]
-    (h, w), _ = Counter(im.shape[:2] for part in images for im in part).most_common(1)[0]
-    size = min(h, w)
-    arrays = []
-    for part, decoded in zip(files, images):
-        x = np.stack([im if im.shape[:2] == (size, size) else _resize(im, size) for im in decoded])
-        arrays += [x.transpose(0, 3, 1, 2).copy(), np.array([index[c] for c, _ in part], dtype=np.int64)]
-    return arrays
-
-
-def _resize(image: np.ndarray, size: int) -> np.ndarray:
-    from PIL import Image
-
-    return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
-
-
-def _save_npz(path: Path, arrays: list[np.ndarray]) -> None:
-    """Written to a temporary file and renamed, so an interrupted write leaves no cache."""
-    def save(tmp: Path) -> None:
-        with open(tmp, "wb") as f:  # a file object: np.savez would add .npz to a bare temp name
-            np.savez(f, **{f"a{i}": a for i, a in enumerate(arrays)})
-
-    write_atomic(path, save)

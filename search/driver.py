@@ -16,7 +16,7 @@ import pandas as pd
 
 import spaces
 
-from . import io, results
+from . import io, resources, results
 from .cli import one_line
 from .config import StudyConfig
 from .data import DataSpec, Splits, load
@@ -149,9 +149,21 @@ def check_storage_path(config: StudyConfig) -> None:
 
 
 def run(prepared: Prepared, resume: bool) -> int:
+    """Run the study where it was asked to: on this machine, or on the cluster at ``--address``
+    (joined first, so that what it lacks is refused before any file is written)."""
+    if prepared.config.address is None:
+        return _run(prepared, resume, resources.local_available())
+    from . import ray_tuner
+
+    with ray_tuner.ray_session(prepared.config.address):
+        return _run(prepared, resume, ray_tuner.cluster_available(prepared.config.address))
+
+
+def _run(prepared: Prepared, resume: bool, available: resources.Available) -> int:
     from . import optuna_study  # Optuna's storage, then Ray, load only once the input is valid
 
     config = prepared.config
+    placement = resources.place(config, available)  # e.g. GPUs asked for where there are none
     storage = None
     if config.storage:  # reachable, and no study of that name unless resuming: checked before any file
         storage = optuna_study.open_storage(config.storage)
@@ -164,7 +176,7 @@ def run(prepared: Prepared, resume: bool) -> int:
     created = not study_dir.exists()
     study_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return _run_in(prepared, resume, storage, study_dir)
+        return _run_in(prepared, resume, storage, study_dir, Placed(available, placement))
     except StudyLocked:
         raise  # another driver holds this folder (perhaps it created it an instant before us): not ours to remove
     except (ValueError, OSError):
@@ -173,7 +185,15 @@ def run(prepared: Prepared, resume: bool) -> int:
         raise
 
 
-def _run_in(prepared: Prepared, resume: bool, storage, study_dir: Path) -> int:
+@dataclass(frozen=True)
+class Placed:
+    """Where the trials run: what there is, and each trial's share of it."""
+
+    available: resources.Available
+    placement: resources.Placement
+
+
+def _run_in(prepared: Prepared, resume: bool, storage, study_dir: Path, placed: Placed) -> int:
     from . import optuna_study
 
     config = prepared.config
@@ -187,7 +207,8 @@ def _run_in(prepared: Prepared, resume: bool, storage, study_dir: Path) -> int:
         storage = storage or optuna_study.open_storage(config.storage_url())
         if resume:
             check_resumable(config, optuna_study.stored_finished(storage, config.name))
-        return _run_locked(prepared, *optuna_study.open_study(config, storage, resume, prepared.grid, prepared.queue))
+        study, stale = optuna_study.open_study(config, storage, resume, prepared.grid, prepared.queue)
+        return _run_locked(prepared, study, stale, placed)
 
 
 def finished_rows(config: StudyConfig) -> int:
@@ -213,16 +234,17 @@ def check_resumable(config: StudyConfig, held: int | None) -> None:
         f"under {config.trial_root()}/trials are intact: restore the database, or start a new study with --name")
 
 
-def _run_locked(prepared: Prepared, study, stale: list) -> int:
+def _run_locked(prepared: Prepared, study, stale: list, placed: Placed) -> int:
     from . import optuna_study, ray_tuner
 
-    config, splits = prepared.config, prepared.splits
+    config = resources.applied(prepared.config, placed.placement)  # study.json keeps "auto"; trials get numbers
+    splits = prepared.splits
     table = optuna_study.TableWriter(study, config.study_dir())
     progress = Progress(config.trials)
     print(f"study {config.name}: {config.trials} trials of {config.space} on {config.dataset} "
           f"({splits.image_size}px, {len(splits.train_y)} train / {len(splits.val_y)} val / "
-          f"{len(splits.test_y)} test images); storage {mask_password(config.storage_url())}",
-          file=sys.stderr)
+          f"{len(splits.test_y)} test images); storage {mask_password(config.storage_url())}; "
+          f"{placed.placement.describe(placed.available)}", file=sys.stderr)
     if stale:
         print(f"resuming {len(stale)} interrupted trial(s): {[t.number for t in stale]}", file=sys.stderr)
     table.write()
@@ -230,7 +252,7 @@ def _run_locked(prepared: Prepared, study, stale: list) -> int:
     if missing > 0:
         proposer = optuna_study.StudyProposer(study, prepared.space, prepared.budget, config, stale)
         try:
-            with ray_tuner.ray_session(config.address):
+            with ray_tuner.ray_session(config.address, placed.available):
                 ray_tuner.run_tuner(config, splits, proposer, table, progress, missing)
         except KeyboardInterrupt:
             pass  # a second Ctrl-C: what finished is in the storage; the table is written below

@@ -29,6 +29,7 @@ from .config import StudyConfig
 from .data import Splits
 from .plan import TrialPlan
 from .progress import Progress
+from .resources import Available
 from .trial import run_trial
 
 
@@ -208,16 +209,26 @@ def trial_name(trial) -> str:
     return f"trial_{trial.config['plan'].number:05d}"
 
 
+def cluster_available(address: str) -> Available:
+    """What the joined cluster's live nodes have."""
+    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+    cpus, gpus = ([n.get(key, 0.0) for n in nodes] or [0.0] for key in ("CPU", "GPU"))
+    kinds = sorted({k.removeprefix("accelerator_type:") for n in nodes for k in n if k.startswith("accelerator_type:")})
+    return Available(sum(cpus), sum(gpus), max(cpus), max(gpus), "/".join(kinds), f"the Ray cluster at {address}")
+
+
 @contextlib.contextmanager
-def ray_session(address: str | None):
-    """Start Ray quietly (or join ``address``); reuse one that is already up, e.g. in tests.
-    Token authentication stays as Ray sets it (on); the dashboard stays off."""
+def ray_session(address: str | None, local: Available | None = None):
+    """Start Ray quietly with ``local``'s CPUs and GPUs (or join ``address``); reuse one that is
+    already up, e.g. in tests. Token authentication stays as Ray sets it (on); the dashboard
+    stays off."""
     os.environ["RAY_AIR_NEW_OUTPUT"] = "0"  # with verbose=0: no tables from Ray
     if ray.is_initialized():
         yield
         return
     try:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+        sizes = {} if address or local is None else {"num_cpus": int(local.cpus), "num_gpus": int(local.gpus)}
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR, **sizes)
     except Exception as err:  # e.g. no cluster at --address
         raise ValueError(f"cannot start or join Ray at {address or 'a new local instance'}: {type(err).__name__}: "
                          f"{' '.join(str(err).split())[:200]}") from None

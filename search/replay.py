@@ -22,6 +22,7 @@ from blocks import complexity
 from .config import StudyConfig
 from .plan import TrialPlan
 from .pool import Pool, PoolEntry
+from .resources import CPU_CONCURRENCY
 
 
 @dataclass
@@ -59,7 +60,7 @@ def replay(config: StudyConfig, pool: Pool, trial_epochs: int, channels: int = 3
     running: dict[int, _Running] = {}
     clock, spent, rows = 0.0, 0, []
     while spent < trial_epochs:
-        while len(running) < config.max_concurrent:
+        while len(running) < (config.max_concurrent or CPU_CONCURRENCY):
             plan = proposer.ask()
             entry = pool.nearest(plan.spec)
             scheduler.add(plan)

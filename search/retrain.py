@@ -21,7 +21,7 @@ from blocks import NetSpec
 
 from . import driver, io, results
 from .analysis import mean_interval, best, pareto
-from .cli import OneLineParser, require_int, run_main
+from .cli import OneLineParser, gpus_arg, require_int, run_main
 from .config import StudyConfig
 from .data import DataSpec, load
 from .plan import QueuedTrial
@@ -53,7 +53,8 @@ def parse(argv: list[str] | None):
     p.add_argument("--epochs", type=int, required=True, help="epochs of each retraining")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--cpus-per-trial", type=float)
-    p.add_argument("--gpus-per-trial", type=float)
+    p.add_argument("--gpus-per-trial", type=gpus_arg, help="auto (default), or GPUs per trial; 0: CPUs")
+    p.add_argument("--gpu-share", type=float, help="with --gpus-per-trial auto, the share of a GPU each trial gets")
     p.add_argument("--max-concurrent", type=int)
     p.add_argument("--address", help="a Ray cluster to join (default: the study's)")
     p.add_argument("--storage-path", help="shared folder or URI for checkpoints and networks "
@@ -77,6 +78,7 @@ def finalists(table: pd.DataFrame, args) -> list[int]:
 
 def retrain_config(parent: StudyConfig, study_dir: Path, args, count: int) -> StudyConfig:
     runtime = {k: v for k, v in (("cpus_per_trial", args.cpus_per_trial), ("gpus_per_trial", args.gpus_per_trial),
+                                 ("gpu_share", args.gpu_share),
                                  ("max_concurrent", args.max_concurrent), ("address", args.address)) if v is not None}
     # the retraining's own checkpoints and networks go where the study's trials went: <that>/retrain
     shared = args.storage_path or (parent.trial_root() if parent.storage_path else None)

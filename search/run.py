@@ -10,8 +10,9 @@ from typing import Any
 
 import spaces
 
-from .cli import OneLineParser, run_main
+from .cli import OneLineParser, gpus_arg, run_main
 from .config import OBJECTIVES, SAMPLERS, SCHEDULERS, STOPPED_AS, StudyConfig
+from .step import STEP_MODES
 from .train import TrainConfig
 
 DEFAULTS = StudyConfig()
@@ -48,8 +49,12 @@ def parser() -> argparse.ArgumentParser:
     add("--objective", choices=["accuracy"], help="single objective (the default)")
     add("--objectives", help=f"comma list for a Pareto search, accuracy first: e.g. accuracy,macs (of {', '.join(OBJECTIVES)})")
     add("--cpus-per-trial", type=float, help=f"CPUs each trial gets (default {DEFAULTS.cpus_per_trial:g})")
-    add("--gpus-per-trial", type=float, help="GPUs each trial gets; fractions share a GPU (default 0)")
-    add("--max-concurrent", type=int, help=f"trials running at once (default {DEFAULTS.max_concurrent})")
+    add("--gpus-per-trial", type=gpus_arg, help="GPUs each trial gets; fractions share a GPU; 0 trains on CPUs "
+        "(default auto: --gpu-share of a GPU when there are GPUs, else 0)")
+    add("--gpu-share", type=float, help=f"with --gpus-per-trial auto, the share of one GPU each trial gets "
+        f"(default {DEFAULTS.gpu_share:g}: four trials per GPU)")
+    add("--max-concurrent", type=int, help="trials running at once (default: as many as the GPUs hold at their "
+        "share, within the CPUs; 2 on CPUs)")
     add("--warm-start", nargs="+", metavar="STUDY", help="earlier studies of the same space whose best trials "
         "(or Pareto front) run first, fitted to this study's budget")
     add("--repeats", type=int, help="seeds per sampled configuration, each a trial of its own (default 1)")
@@ -63,11 +68,13 @@ def parser() -> argparse.ArgumentParser:
     add("--batch-size", type=int, help=f"training batch size (default {DEFAULTS.train.batch_size})")
     add("--lr", type=float, help=f"peak learning rate (default {DEFAULTS.train.lr:g})")
     add("--compile", action="store_true", default=None, help="torch.compile each trial's network (compile time reported apart)")
+    add("--step", choices=STEP_MODES, help="the training step: auto (default: a CUDA graph on GPUs, eager on CPUs), "
+        "eager, or graph (on CPUs: eager)")
     add("--resume", action="store_true", help="continue the study of this name")
     return p
 
 
-TRAIN_FLAGS = ("epochs", "batch_size", "lr", "compile")  # flags that set the TrainConfig
+TRAIN_FLAGS = ("epochs", "batch_size", "lr", "compile", "step")  # flags that set the TrainConfig
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:

@@ -76,6 +76,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("setup_seconds", "float", "result", "s", "set-up: network, data on the device, checkpoint"),
     Column("measure_seconds", "float", "result", "s", "the speed measurement of the network and its dense twin"),
     Column("compile_seconds", "float", "result", "s", "time torch.compile took, outside the other figures (--compile only)"),
+    Column("step_mode", "string", "result", "", "the training step: graph (one captured CUDA graph), eager, or 'eager: <why capture failed>'"),
+    Column("capture_seconds", "float", "result", "s", "warm-up and capture of the CUDA-graph step, outside train_seconds (0: eager)"),
     Column("node", "string", "result", "", "the Ray node that ran the trial (first 12 characters of its id)"),
     Column("hostname", "string", "result", "", "the host that ran the trial"),
     Column("worker_pid", "int", "result", "", "the Ray worker process that ran the trial"),

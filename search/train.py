@@ -1,7 +1,8 @@
 """Training of one built network (no Ray here): SGD with Nesterov momentum, weight decay, label
 smoothing, a one-cycle or cosine schedule over the full epoch budget; channels_last everywhere,
 bf16 autocast on CUDA, optional ``torch.compile``; seeded, and resumable from ``state_dict`` at
-any epoch boundary."""
+any epoch boundary. On CUDA no step waits for the GPU: batches are drawn on the device, the
+divergence check reads its flag asynchronously, and the step is a CUDA graph (search/step.py)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ import torch
 from torch import nn
 
 from .batches import DeviceData
+from .step import STEP_MODES, DivergedError, DivergenceWatch, EagerStep, make_step
 
 SCHEDULES = ("onecycle", "cosine")
-CHECK_EVERY = 10  # steps between divergence checks (each one syncs a GPU)
+__all__ = ["DivergedError", "EpochMetrics", "TrainConfig", "Trainer", "seeded_net"]
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,9 @@ class TrainConfig:
     weight_decay: float = 5e-4
     label_smoothing: float = 0.1
     schedule: str = "onecycle"
-    compile: bool = False
-    seed: int = 0
+    compile: bool = False  # torch.compile the network (its default mode)
+    seed: int = 0  # weights and data order
+    step: str = "auto"  # one of STEP_MODES: auto is a CUDA graph on CUDA (unless compiled), eager elsewhere
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 2:
@@ -38,6 +41,8 @@ class TrainConfig:
             raise ValueError("lr must be > 0 and finite, weight_decay >= 0 and finite, label_smoothing in [0, 1)")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.step not in STEP_MODES:
+            raise ValueError(f"step must be one of {STEP_MODES}, got {self.step!r}")
 
 
 @dataclass(frozen=True)
@@ -53,10 +58,8 @@ class EpochMetrics:
     eval_seconds: float  # this epoch's validation pass
     images_per_second: float  # training throughput of this epoch
     compile_seconds: float | None = None  # what torch.compile took (None: not compiled)
-
-
-class DivergedError(RuntimeError):
-    """The training loss became NaN or infinite."""
+    step_mode: str = "eager"  # how the step ran: eager, graph, or eager with the reason capture failed
+    capture_seconds: float = 0.0  # warm-up and capture of the graphed step (not in train_seconds)
 
 
 class Trainer:
@@ -71,53 +74,67 @@ class Trainer:
         self.steps_per_epoch = max(1, data.size("train") // config.batch_size)
         decay = [p for p in net.parameters() if p.ndim > 1]
         no_decay = [p for p in net.parameters() if p.ndim <= 1]  # BN and biases
+        # a captured step reads its learning rate from a device tensor (the schedule fill_s it);
+        # the fused kernel takes such a tensor without reading it back to the host
+        self.graphable = uses_device_lr(device, config)
         self.optimizer = torch.optim.SGD(
             [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-            lr=config.lr, momentum=config.momentum, nesterov=True,
+            lr=torch.tensor(config.lr, device=device) if self.graphable else config.lr,
+            momentum=config.momentum, nesterov=True, fused=True if self.graphable else None,
         )
         total = config.epochs * self.steps_per_epoch
-        if config.schedule == "onecycle":
-            self.scheduler = torch.optim.lr_scheduler.OneCycleLR(self.optimizer, config.lr, total_steps=total, pct_start=0.25)
+        if config.schedule == "onecycle":  # constant momentum: a captured step cannot read a changing float
+            self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
+                self.optimizer, config.lr, total_steps=total, pct_start=0.25, cycle_momentum=False)
         else:
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=total)
         self.loss = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
         self.epoch, self.best_accuracy = 0, 0.0
+        self.step, self.step_mode = None, "eager"  # built on the first batch (search/step.py)
+        self.capture_seconds = 0.0
 
     def state_dict(self) -> dict[str, Any]:
+        """Portable: learning rates as numbers, so a checkpoint taken on a GPU resumes on a CPU."""
+        optimizer = self.optimizer.state_dict()
+        optimizer["param_groups"] = [{**g, "lr": float(g["lr"])} for g in optimizer["param_groups"]]
         return {
-            "net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "net": self.net.state_dict(), "optimizer": optimizer,
             "scheduler": self.scheduler.state_dict(), "epoch": self.epoch, "best_accuracy": self.best_accuracy,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        if self.step is not None:
+            raise RuntimeError("load a checkpoint before the first epoch: a captured step holds the old tensors")
         self.net.load_state_dict(state["net"])
         self.optimizer.load_state_dict(state["optimizer"])
+        if self.graphable:  # the loaded groups hold numbers: back to device tensors the step can read
+            for group in self.optimizer.param_groups:
+                group["lr"] = torch.tensor(float(group["lr"]), device=self.device)
         self.scheduler.load_state_dict(state["scheduler"])
         self.epoch, self.best_accuracy = int(state["epoch"]), float(state["best_accuracy"])
 
     def _autocast(self):
         return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
 
-    def train_epoch(self) -> float:
-        """One epoch; the mean training loss. Data order depends on (seed, epoch) only, so a
-        resumed trial sees the batches it would have seen."""
+    def train_epoch(self) -> torch.Tensor:
+        """One epoch; the mean training loss, left on the device (reading it waits for the GPU).
+        Data order and augmentation depend on (seed, epoch) only, so a resumed trial sees the
+        batches it would have seen."""
         self.net.train()
-        generator = torch.Generator().manual_seed(self.config.seed * 100_003 + self.epoch)
+        generator = torch.Generator(self.device).manual_seed(self.config.seed * 100_003 + self.epoch)
         total = torch.zeros((), device=self.device)
+        watch = DivergenceWatch(self.device)
         for step, (x, y) in enumerate(self.data.train_batches(self.config.batch_size, generator)):
-            with self._autocast():
-                loss = self.loss(self.model(x), y)
-            if step % CHECK_EVERY == 0 and not torch.isfinite(loss):  # stop a diverged trial at once
-                raise DivergedError(f"training loss became {loss.item()} in epoch {self.epoch + 1}, step {step}")
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+            if self.step is None:
+                start = time.perf_counter()
+                eager = EagerStep(self.model, self.loss, self.optimizer, self._autocast)
+                self.step, self.step_mode = make_step(self.config.step, eager, x, y, self.device)
+                self.capture_seconds = time.perf_counter() - start
+            loss = self.step(x, y)
+            watch.add(loss, step, self.epoch + 1)
             self.scheduler.step()
-            total += loss.detach()
-        mean = float(total) / self.steps_per_epoch
-        if not math.isfinite(mean):
-            raise DivergedError(f"training loss became {mean} in epoch {self.epoch + 1}")
-        return mean
+            total += loss
+        return total / self.steps_per_epoch
 
     @torch.no_grad()
     def evaluate(self, split: str = "val", batch_size: int = 512) -> tuple[float, float]:
@@ -154,17 +171,26 @@ class Trainer:
         self.compile()
         while self.epoch < self.config.epochs:
             start = time.perf_counter()
-            train_loss = self.train_epoch()
-            seconds = time.perf_counter() - start
+            captured = self.capture_seconds
+            train_loss = float(self.train_epoch())  # waits for the epoch's last step
+            trained = time.perf_counter()
+            seconds = trained - start - (self.capture_seconds - captured)  # capture apart
+            if not math.isfinite(train_loss):
+                raise DivergedError(f"training loss became {train_loss} in epoch {self.epoch + 1}")
             self.epoch += 1
             accuracy, val_loss = self.evaluate("val")
             self.best_accuracy = max(self.best_accuracy, accuracy)
             yield EpochMetrics(
                 epoch=self.epoch, val_accuracy=accuracy, best_accuracy=self.best_accuracy, val_loss=val_loss,
-                train_loss=train_loss, train_seconds=seconds, eval_seconds=time.perf_counter() - start - seconds,
+                train_loss=train_loss, train_seconds=seconds, eval_seconds=time.perf_counter() - trained,
                 images_per_second=self.steps_per_epoch * self.config.batch_size / seconds,
-                compile_seconds=self.compile_seconds,
+                compile_seconds=self.compile_seconds, step_mode=self.step_mode, capture_seconds=self.capture_seconds,
             )
+
+
+def uses_device_lr(device: torch.device, config: TrainConfig) -> bool:
+    """Whether the step may be captured, so the learning rate must be a device tensor."""
+    return device.type == "cuda" and config.step != "eager" and not config.compile
 
 
 def seeded_net(build_fn, seed: int) -> nn.Module:

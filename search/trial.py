@@ -182,6 +182,7 @@ def epoch_record(epoch: EpochMetrics, history: list[dict[str, Any]]) -> dict[str
         "train_seconds": sum(h.get("epoch_train_seconds", 0.0) for h in history) + epoch.train_seconds,
         "eval_seconds": sum(h.get("epoch_eval_seconds", 0.0) for h in history) + epoch.eval_seconds,
     }
+    record["step_mode"], record["capture_seconds"] = epoch.step_mode, epoch.capture_seconds
     if epoch.compile_seconds is not None:
         record["compile_seconds"] = epoch.compile_seconds
     return record

@@ -29,7 +29,7 @@ def test_a_study_json_written_before_the_train_config_still_loads():
 
 @pytest.mark.parametrize("field", fields(StudyConfig), ids=lambda f: f.name)
 def test_only_resources_and_locations_may_change_on_resume(field):
-    runtime = {"trials", "max_concurrent", "cpus_per_trial", "gpus_per_trial", "address", "results_dir", "storage_path"}
+    runtime = {"trials", "max_concurrent", "cpus_per_trial", "gpus_per_trial", "gpu_share", "address", "results_dir", "storage_path"}
     assert StudyConfig.may_change_on_resume(field.name) == (field.name in runtime)
 
 

@@ -25,7 +25,11 @@ BAD = [
     (["--trials", "0"], "--trials must be an integer >= 1"),
     (["--trials", "x"], "invalid int value"),
     (["--epochs", "0"], "epochs"),
-    (["--max-concurrent", "0"], "--max-concurrent"),
+    (["--max-concurrent", "-1"], "--max-concurrent"),
+    (["--gpu-share", "0"], "--gpu-share"),
+    (["--gpu-share", "1.5"], "--gpu-share"),
+    (["--gpus-per-trial", "some"], "--gpus-per-trial"),
+    (["--cpus-per-trial", "4096"], "--cpus-per-trial 4096"),  # more than any node here has
     (["--cpus-per-trial", "0"], "--cpus-per-trial"),
     (["--gpus-per-trial", "-1"], "--gpus-per-trial"),
     (["--budget-mmacs", "x"], "MIN:MAX"),

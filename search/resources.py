@@ -1,0 +1,90 @@
+"""Where a study's trials run: what the machine (or the Ray cluster) has, and how each trial's
+CPUs and GPU share follow from it. A request that cannot be met is refused in one line, naming
+the flag and what there is, instead of Ray waiting for ever for a resource that does not exist.
+No Ray here: the cluster's figures come from ``ray_tuner.cluster_available``."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, replace
+
+from .config import StudyConfig
+
+CPU_CONCURRENCY = 2  # trials at once on CPUs unless --max-concurrent says otherwise (as before GPUs were automatic)
+
+
+@dataclass(frozen=True)
+class Available:
+    """What trials can be placed on."""
+
+    cpus: float  # CPUs in all
+    gpus: float  # GPUs in all
+    node_cpus: float  # the most CPUs one node has (a trial runs on one node)
+    node_gpus: float  # the most GPUs one node has
+    gpu_name: str = ""  # e.g. "NVIDIA H200" ("" if none, or not known)
+    where: str = "this machine"  # or "the Ray cluster at HOST:PORT"
+
+
+def local_available() -> Available:
+    """This machine, as torch sees its GPUs (CUDA_VISIBLE_DEVICES included) and the CPUs this
+    process may use."""
+    import torch
+
+    cpus = float(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    gpus = float(torch.cuda.device_count()) if torch.cuda.is_available() else 0.0
+    name = torch.cuda.get_device_name(0) if gpus else ""
+    return Available(cpus, gpus, cpus, gpus, name)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Each trial's resources and how many run at once."""
+
+    cpus_per_trial: float
+    gpus_per_trial: float
+    max_concurrent: int
+
+    def describe(self, available: Available) -> str:
+        each = f"{self.cpus_per_trial:g} CPU" + (f" + {self.gpus_per_trial:g} GPU" if self.gpus_per_trial else "")
+        if self.gpus_per_trial:
+            device = f"{available.gpus:g} x {available.gpu_name or 'GPU'}"
+        else:
+            device = f"CPUs ({available.cpus:g}{', GPUs unused' if available.gpus else ''})"
+        return f"trials run on {device} of {available.where}: {self.max_concurrent} at once, {each} each"
+
+
+def place(config: StudyConfig, available: Available) -> Placement:
+    """The study's placement on ``available``; ValueError if it cannot run there."""
+    cpus = config.cpus_per_trial
+    if cpus > available.node_cpus:
+        raise ValueError(f"--cpus-per-trial {cpus:g}: {available.where} has at most {available.node_cpus:g} CPUs "
+                         "on one node; ask for fewer")
+    gpus = _gpus_per_trial(config, available)
+    if config.max_concurrent:
+        return Placement(cpus, gpus, config.max_concurrent)
+    slots = math.floor(available.cpus / cpus + 1e-9)
+    if gpus:  # concurrency follows the GPUs: each holds 1/share trials
+        slots = min(slots, math.floor(available.gpus / gpus + 1e-9))
+    else:
+        slots = min(slots, CPU_CONCURRENCY)
+    return Placement(cpus, gpus, max(1, slots))
+
+
+def _gpus_per_trial(config: StudyConfig, available: Available) -> float:
+    asked = config.gpus_per_trial
+    if asked == "auto":
+        return min(config.gpu_share, available.node_gpus) if available.gpus else 0.0
+    if asked and not available.gpus:
+        raise ValueError(f"--gpus-per-trial {asked:g}: {available.where} has no GPU (as torch and Ray see it); "
+                         "leave the flag out (auto) or give 0 to train on CPUs")
+    if asked > available.node_gpus:
+        raise ValueError(f"--gpus-per-trial {asked:g}: {available.where} has at most {available.node_gpus:g} "
+                         "GPU(s) on one node; ask for fewer")
+    return float(asked)
+
+
+def applied(config: StudyConfig, placement: Placement) -> StudyConfig:
+    """The config its trials run with: GPU share and concurrency as placed."""
+    return replace(config, cpus_per_trial=placement.cpus_per_trial, gpus_per_trial=placement.gpus_per_trial,
+                   max_concurrent=placement.max_concurrent)

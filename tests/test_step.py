@@ -1,0 +1,90 @@
+"""The training step: no host sync on CUDA, a captured step equal to the eager one, a learning
+rate held in a device tensor that the schedule and checkpoints handle as a number."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from blocks import NetSpec, StageSpec, build
+from search import train
+from search.batches import DeviceData
+from search.data import DataSpec, load
+from search.step import DivergedError, DivergenceWatch, EagerStep, GraphedStep
+from search.train import TrainConfig, Trainer, seeded_net
+
+SPEC = NetSpec((StageSpec(1, 16, 1, "bottleneck", 0.5, 2), StageSpec(1, 32, 2, "bottleneck", 0.5, 4)),
+               stem_width=16, in_channels=1, num_classes=10)
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (bench/gpu_check.sh runs these)")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load(DataSpec("digits"))
+
+
+def trainer(digits, device: str = "cpu", **config) -> Trainer:
+    torch.set_num_threads(1)
+    net = seeded_net(lambda: build(SPEC), 0)
+    return Trainer(net, DeviceData(digits, torch.device(device)), TrainConfig(**config), torch.device(device))
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "cosine"])
+def test_a_device_learning_rate_trains_as_a_number_does_and_checkpoints_as_a_number(digits, monkeypatch, schedule):
+    plain = trainer(digits, epochs=2, batch_size=128, schedule=schedule)
+    losses = [m.train_loss for m in plain.epochs()]
+    monkeypatch.setattr(train, "uses_device_lr", lambda device, config: True)  # the CUDA path's optimizer, on a CPU
+    straight = trainer(digits, epochs=2, batch_size=128, schedule=schedule)
+    assert isinstance(straight.optimizer.param_groups[0]["lr"], torch.Tensor)
+    device_losses = [m.train_loss for m in straight.epochs()]
+    first = trainer(digits, epochs=2, batch_size=128, schedule=schedule)
+    head = [next(first.epochs()).train_loss]
+    state = first.state_dict()
+    assert all(type(g["lr"]) is float for g in state["optimizer"]["param_groups"])  # resumes anywhere
+    resumed = trainer(digits, epochs=2, batch_size=128, schedule=schedule)
+    resumed.load_state_dict(state)
+    assert isinstance(resumed.optimizer.param_groups[0]["lr"], torch.Tensor)
+    assert head + [m.train_loss for m in resumed.epochs()] == device_losses  # resume is exact
+    assert device_losses == pytest.approx(losses, rel=1e-2)  # fused and foreach SGD round apart, nothing more
+    for a, b in zip(plain.optimizer.param_groups, resumed.optimizer.param_groups):
+        assert float(b["lr"]) == pytest.approx(a["lr"], rel=1e-5, abs=1e-9)  # the schedule reached the tensor
+
+
+@pytest.mark.parametrize("step", [0, 10, 20])
+def test_divergence_watch_raises_on_the_cpu_at_each_check(step):
+    watch = DivergenceWatch(torch.device("cpu"))
+    watch.add(torch.tensor(float("nan")), 1, epoch=1)  # between checks: noted, not yet raised
+    with pytest.raises(DivergedError, match="epoch 1, by step"):
+        watch.add(torch.tensor(1.0), step, epoch=1)
+
+
+def test_a_checkpoint_cannot_replace_the_tensors_a_built_step_holds(digits):
+    t = trainer(digits, epochs=2)
+    next(t.epochs())
+    with pytest.raises(RuntimeError, match="before the first epoch"):
+        t.load_state_dict(t.state_dict())
+
+
+@cuda
+def test_a_cuda_training_epoch_never_waits_for_the_gpu(digits):
+    t = trainer(digits, "cuda", epochs=2)
+    t.train_epoch()  # the first epoch captures the step (capture itself synchronises)
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        loss = t.train_epoch()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert t.step_mode == "graph" and torch.isfinite(loss)
+
+
+@cuda
+def test_graphed_and_eager_steps_give_the_same_losses(digits):
+    device = torch.device("cuda")
+    nets = [trainer(digits, "cuda", epochs=1) for _ in range(2)]
+    x, y = next(nets[0].data.train_batches(32, torch.Generator(device).manual_seed(0)))
+    eager = EagerStep(nets[0].model, nets[0].loss, nets[0].optimizer, nets[0]._autocast)
+    graphed = GraphedStep(EagerStep(nets[1].model, nets[1].loss, nets[1].optimizer, nets[1]._autocast), x, y)
+    batches = list(nets[0].data.train_batches(32, torch.Generator(device).manual_seed(1)))[:5]
+    a = [float(eager(bx, by)) for bx, by in batches]
+    b = [float(graphed(bx, by)) for bx, by in batches]
+    assert b == pytest.approx(a, rel=2e-2)  # bf16 autocast: kernels may differ between eager and graph
