@@ -26,17 +26,16 @@ def main() -> None:
     p.add_argument("--results-dir", type=Path, default=Path(tempfile.mkdtemp(prefix="bench-gpu-")))
     p.add_argument("extra", nargs="*", help="further search.run flags, after --")
     args = p.parse_args()
-    if not torch.cuda.is_available():
-        raise SystemExit("gpu_sharing: no CUDA device here")
+    cuda = torch.cuda.is_available()  # on a CPU: the same settings without GPUs (a smoke run of the script)
     rows = []
     for k in (int(c) for c in args.concurrency.split(",")):
         study = run_study(["--name", f"share-{k}", "--results-dir", str(args.results_dir), "--trials", str(args.trials),
                            "--epochs", str(args.epochs), "--scheduler", "fifo", "--max-concurrent", str(k),
-                           "--gpus-per-trial", f"{1 / k:g}", "--cpus-per-trial", "1", *args.extra])
+                           "--gpus-per-trial", f"{1 / k:g}" if cuda else "0", "--cpus-per-trial", "1", *args.extra])
         df = study["table"]
         span = (df["datetime_complete"].max() - df["datetime_start"].min()).total_seconds()
         images = float((df["images_per_second"] * df["train_seconds"]).sum())  # per trial: rate x time
-        rows.append({"concurrent": k, "gpus/trial": 1 / k, "study wall s": study["wall"], "trials span s": span,
+        rows.append({"concurrent": k, "gpus/trial": 1 / k if cuda else 0, "study wall s": study["wall"], "trials span s": span,
                      "images/s (all trials)": images / span, "mean images/s per trial": float(df["images_per_second"].mean())})
     print(f"\n{machine()}", file=sys.stderr)
     print(table(rows))

@@ -52,9 +52,10 @@ class Progress:
             self.show()
 
     def result(self, accuracy: float | None) -> None:
+        first = self.best is None and accuracy is not None  # the first result: shown at once, also off a terminal
         if accuracy is not None and (self.best is None or accuracy > self.best):
             self.best = accuracy
-        if self.tty or time.monotonic() - self.last_shown > 30:  # long trials: a line every 30 s
+        if first or self.tty or time.monotonic() - self.last_shown > 30:  # long trials: a line every 30 s
             self.show()
 
     def finished(self, table: pd.DataFrame) -> None:
