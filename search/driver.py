@@ -101,6 +101,7 @@ def saved_config(config: StudyConfig, saved: Path) -> StudyConfig | None:
 
 def prepare(config: StudyConfig, resume: bool, overrides: dict[str, Any]) -> Prepared:
     """Every check that needs no Ray: config, study folder, data, budget, storage."""
+    check_results_dir(config.results_dir)
     config = resolve(config, resume, overrides)
     check_storage_path(config)
     check_address(config.address)
@@ -124,6 +125,15 @@ def check_splits(config: StudyConfig, splits: Splits) -> None:
     if config.train.batch_size > sizes["train"]:
         raise StudyError(f"--batch-size {config.train.batch_size} is larger than the training split "
                          f"({sizes['train']} images): no step would train")
+
+
+def check_results_dir(results_dir: str) -> None:
+    """A --results-dir that is (or lies under) a file is refused before anything else."""
+    for folder in (Path(results_dir), *Path(results_dir).parents):  # the nearest that exists must be a folder
+        if folder.exists() or folder.is_symlink():
+            if not folder.is_dir():
+                raise StudyError(f"--results-dir {results_dir!r}: {folder} is not a folder: give a folder, or move the file away")
+            return
 
 
 def check_address(address: str | None, timeout: float = 5.0) -> None:

@@ -6,7 +6,9 @@ only Parquet and CSV files, never pickles.
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -39,11 +41,26 @@ def typed(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _as(values: pd.Series, dtype: str) -> pd.Series:
+    """``values`` as the schema's type; a value that is not of it is an error, not a silent NaN."""
+    converted = values
     if dtype in ("int", "float"):
-        values = pd.to_numeric(values, errors="coerce")
+        converted = pd.to_numeric(values, errors="coerce")
     elif dtype == "datetime":
-        values = pd.to_datetime(values, errors="coerce")
-    return values.astype(schema.DTYPES[dtype])
+        with warnings.catch_warnings():  # pandas warns when it cannot guess a format: the check below says more
+            warnings.simplefilter("ignore", UserWarning)
+            converted = pd.to_datetime(values, errors="coerce")
+    bad = converted.isna() & values.notna()
+    try:
+        if bad.any():
+            raise TypeError
+        return converted.astype(schema.DTYPES[dtype])
+    except (TypeError, ValueError):
+        whole = converted.dropna()  # for an int column that holds fractions or infinities
+        example = values[bad].iloc[0] if bad.any() else next(
+            (v for v in whole if not math.isfinite(v) or v != int(v)), whole.iloc[0])
+        example = example.item() if hasattr(example, "item") else example  # numpy scalars print as plain numbers
+        raise ValueError(f"column {values.name!r} holds {example!r}, which is not a{'n' if dtype == 'int' else ''} "
+                         f"{dtype}: not a results table of this project, or an edited one") from None
 
 
 def epochs_table(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -74,8 +91,12 @@ def load(path_or_study: str | os.PathLike, results_dir: str | os.PathLike = "res
     """The results table of a study (a folder, or a name under ``results_dir``)."""
     path = study_path(path_or_study, results_dir)
     parquet = path / "trials.parquet"
-    df = pd.read_parquet(parquet) if parquet.exists() else pd.read_csv(path / "trials.csv")
-    return typed(df)
+    table = parquet if parquet.exists() else path / "trials.csv"
+    df = pd.read_parquet(table) if table == parquet else pd.read_csv(table)
+    try:
+        return typed(df)
+    except ValueError as err:
+        raise ValueError(f"{table}: {err}") from None
 
 
 def load_epochs(path_or_study: str | os.PathLike, results_dir: str | os.PathLike = "results") -> pd.DataFrame:

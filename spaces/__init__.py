@@ -57,6 +57,16 @@ def grid_of(space: Space, name: str) -> dict[str, list]:
     return grid()
 
 
+def _check_spec(spec: object, budget: Budget) -> None:
+    """A network for the data at hand: a NetSpec with the data's channels and classes."""
+    if not isinstance(spec, NetSpec):
+        raise ValueError(f"the space returned {type(spec).__name__}, not a NetSpec")
+    if (spec.in_channels, spec.num_classes) != (budget.in_channels, budget.num_classes):
+        raise ValueError(f"the space built a network for {spec.in_channels} channel(s) and {spec.num_classes} classes, "
+                         f"but the data has {budget.in_channels} and {budget.num_classes}: build it with "
+                         "in_channels=budget.in_channels, num_classes=budget.num_classes")
+
+
 def check_budget(space: Space, budget: Budget, samples: int = 64, seed: int = 0) -> None:
     """Raise BudgetError before any trial starts unless every one of ``samples`` random draws
     fits the budget (a draw the space cannot fit would fail inside the study)."""
@@ -69,8 +79,9 @@ def check_budget(space: Space, budget: Budget, samples: int = 64, seed: int = 0)
         except BudgetError:
             failed += 1
             continue
-        if not isinstance(spec, NetSpec):
-            raise ValueError(f"the space returned {type(spec).__name__}, not a NetSpec")
+        except Exception as err:  # a user space's own bug: its message, in one line
+            raise ValueError(f"the space raised {type(err).__name__}: {' '.join(str(err).split())[:300]}") from None
+        _check_spec(spec, budget)
     if failed == samples:
         raise BudgetError(f"no network of the space fits the budget ({budget.describe()}): widen the MACs/params bounds")
     if failed:

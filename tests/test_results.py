@@ -72,3 +72,16 @@ def test_a_study_folder_written_by_the_version_before_the_schema_loads_unchanged
             raw[column].astype(object).where(raw[column].notna(), None).tolist(), column
     config = StudyConfig.from_json((folder / "study.json").read_text())
     assert config.epochs == 2 and config.trials == 3 and config.name == "v0"
+
+
+@pytest.mark.parametrize("column, value, kind", [("macs", "many", "an int"), ("accuracy", "high", "a float"),
+                                                 ("trial", 1.5, "an int"), ("datetime_start", "noon", "a datetime")])
+def test_a_table_with_values_of_the_wrong_type_is_refused_in_one_line(tmp_path, column, value, kind):
+    df = results.table(ROWS).astype(object)
+    df[column] = value
+    df.to_parquet(tmp_path / "trials.parquet")
+    with pytest.raises(ValueError) as err:
+        results.load(tmp_path)
+    message = str(err.value)
+    assert "\n" not in message and str(tmp_path / "trials.parquet") in message
+    assert f"column {column!r} holds {value!r}, which is not {kind}" in message

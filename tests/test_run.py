@@ -155,3 +155,12 @@ def test_a_damaged_study_json_is_one_line_on_resume_and_left_as_it_is(text, tmp_
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "study.json" in err, err
     assert (study / "study.json").read_text() == text and not (study / "optuna.db").exists()
+
+
+@pytest.mark.parametrize("under", ["", "sub"])
+def test_a_results_dir_that_is_a_file_is_one_line_exit_2(tmp_path, capsys, under):
+    (tmp_path / "file").write_text("keep")
+    code = main(["--trials", "1", "--results-dir", str(tmp_path / "file" / under)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "is not a folder" in err
+    assert (tmp_path / "file").read_text() == "keep" and sorted(p.name for p in tmp_path.iterdir()) == ["file"]

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import spaces
-from blocks import NetSpec, build, complexity
+from blocks import NetSpec, StageSpec, build, complexity
 from spaces import Budget, BudgetError, check_budget, get
 from spaces.budget import compatible_cardinality, compatible_group_width
 from search.describe import main as describe_main
@@ -150,6 +150,10 @@ def test_user_space_by_module_and_function(tmp_path, monkeypatch):
         (lambda: Budget(image_size=1), ["image_size"]),
         (lambda: Budget(max_macs=5, min_macs=10), ["max_macs is below", "min_macs"]),
         (lambda: Budget(num_classes=1), ["num_classes"]),
+        (lambda: check_budget(lambda trial, budget: 1 / 0, Budget()), ["the space raised ZeroDivisionError"]),
+        (lambda: check_budget(lambda trial, budget: "net", Budget()), ["returned str, not a NetSpec"]),
+        (lambda: check_budget(lambda trial, budget: NetSpec((StageSpec(1, 8),), in_channels=3, num_classes=1000),
+                              Budget(in_channels=1, num_classes=10)), ["3 channel(s) and 1000 classes", "has 1 and 10"]),
     ],
 )
 def test_bad_input_names_the_problem(call, words):
