@@ -152,10 +152,14 @@ def check_address(address: str | None, timeout: float = 5.0) -> None:
 def check_storage_path(config: StudyConfig) -> None:
     """A --storage-path URI that pyarrow cannot open is refused before anything starts."""
     if config.storage_path and io.is_uri(config.storage_path):
+        masked = mask_password(config.storage_path)
+        if masked != config.storage_path:  # it would be written to study.json, to every plan and to Ray's files
+            raise StudyError(f"--storage-path {masked}: give its credentials through the environment (e.g. "
+                             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) or the cloud's credential chain, not in the URI")
         try:
             io.filesystem_of(config.storage_path)
         except Exception as err:
-            raise StudyError(f"--storage-path {config.storage_path!r}: {one_line(err)}") from None
+            raise StudyError(f"--storage-path {masked}: {mask_password(one_line(err))}") from None
 
 
 def run(prepared: Prepared, resume: bool) -> int:

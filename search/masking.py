@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-SECRET_KEYS = ("password", "passwd", "pwd", "token", "secret", "access_key", "secret_key", "sas_token")
+SECRET_KEYS = ("password", "passwd", "pwd", "token", "secret", "access_key", "secret_key", "sas_token", "session_token",
+               "sig", "credential", "private_key")
 
 
 def mask_password(url: str) -> str:

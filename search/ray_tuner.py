@@ -59,6 +59,11 @@ class StudySearcher(Searcher):
         super().__init__(metric="accuracy", mode="max")  # what the scheduler ranks; Optuna gets the objectives
         self._proposer, self._numbers = proposer, {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Ray pickles the Tuner into tuner.pkl (for a Tune-level restore this project does not
+        use): not the proposer, whose Optuna storage URL may carry a password."""
+        return {**self.__dict__, "_proposer": None}
+
     def set_search_properties(self, metric, mode, config, **spec) -> bool:
         return True  # the space is the proposer's; nothing to take from the Tuner
 
@@ -125,6 +130,9 @@ class StudyCallback(tune.Callback):
 
     def __init__(self, table: Table, progress: Progress, proposer: Proposer) -> None:
         self._table, self._progress, self._proposer = table, progress, proposer
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_table": None, "_proposer": None}  # as StudySearcher: no storage URL at rest
 
     def on_trial_start(self, iteration, trials, trial, **info):
         self._progress.started()
