@@ -1,6 +1,7 @@
 """Fault injection: kill -9 a study's driver at random moments, corrupt a checkpoint, run a second
-driver on the same study, press Ctrl-C, and make trials raise, diverge and run out of memory;
-after every fault, check that nothing finished was lost or re-run.
+driver on the same study, start two at the same instant, press Ctrl-C, delete or empty the Optuna
+database before a resume, and make trials raise, diverge and run out of memory; after every
+fault, check that nothing finished was lost or re-run.
 
     python bench/fault_injection.py                 # full: 10 kills, 16 trials
     python bench/fault_injection.py --kills 3 --trials 8     # the reduced form CI runs
@@ -145,6 +146,8 @@ def run(kills: int = 10, trials: int = 16, epochs: int = 3, seed: int = 0, workd
         report["moments"][moment] += 1
         log(f"kill {k + 1} {moment}: {h.check()} of {trials} trials finished, invariants hold")
     report.update(concurrent_and_ctrl_c(h))
+    report.update(racing_drivers(h))
+    report.update(lost_database(h))
     report["corrupted_trial"] = h.corrupt_an_interrupted_checkpoint()  # the final run must restart it
     runs_before = set(h.study.glob("ray/run-*/"))
     final = h.start(resume=True)
@@ -185,6 +188,45 @@ def concurrent_and_ctrl_c(h: Harness) -> dict:
     h.check()
     assert not (h.study / ".lock").exists(), "Ctrl-C left the lock behind"
     return {"concurrent_refused": True, "ctrl_c_exit": first.returncode}
+
+
+def racing_drivers(h: Harness) -> dict:
+    """Two drivers started at the same instant: one runs, the other is refused in one line."""
+    pair = [h.start(resume=True), h.start(resume=True)]
+    deadline, loser = time.monotonic() + 120, None
+    while loser is None and time.monotonic() < deadline:
+        loser = next((d for d in pair if d.poll() is not None), None)
+        time.sleep(0.05)
+    assert loser is not None, "neither of two racing drivers was refused"
+    winner = pair[1 - pair.index(loser)]
+    _, err = loser.communicate()
+    assert loser.returncode == 2 and len(err.strip().splitlines()) == 1 and winner.poll() is None, \
+        f"racing drivers: {loser.returncode} {err[-500:]}"
+    os.killpg(winner.pid, signal.SIGINT)
+    winner.communicate(timeout=180)
+    h.wait_until_quiet()
+    h.check()
+    return {"racing_refused": err.strip()[:120]}
+
+
+def lost_database(h: Harness) -> dict:
+    """A resume whose Optuna database was deleted, or emptied, is refused before it writes: the
+    table and the checkpoints stay as they were; the database put back, the study goes on."""
+    db = h.study / "optuna.db"
+    saved = db.read_bytes()
+    outcome = {}
+    for fault in ("deleted", "emptied"):
+        before = {p: p.read_bytes() for p in (h.study / "trials.parquet", h.study / "trials.csv")}
+        db.unlink() if fault == "deleted" else db.write_bytes(b"")
+        driver = h.start(resume=True)
+        _, err = driver.communicate(timeout=120)
+        assert driver.returncode == 2 and "nothing was changed" in err and len(err.strip().splitlines()) == 1, \
+            f"{fault} database: {driver.returncode} {err[-500:]}"
+        assert all(p.read_bytes() == data for p, data in before.items()), f"{fault} database: the table was rewritten"
+        h.check()
+        db.write_bytes(saved)
+        outcome[f"{fault}_database_refused"] = True
+    return outcome
 
 
 def restarted_at(h: Harness, number: int, runs_before: set[Path]) -> int:

@@ -1,5 +1,6 @@
 """The fault-injection script in its reduced form: kills at three kinds of moment, a corrupt
-checkpoint, a concurrent driver, Ctrl-C, and trials that raise, diverge and run out of memory.
+checkpoint, a concurrent driver, two racing drivers, Ctrl-C, a deleted and an emptied Optuna
+database before a resume, and trials that raise, diverge and run out of memory.
 The full form is `python bench/fault_injection.py` (10 kills)."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ def test_faults_lose_nothing_and_rerun_nothing(ray_env, tmp_path):
     fi = load_script()
     report = fi.run(kills=3, trials=8, epochs=3, seed=1, workdir=tmp_path, log=print)
     assert report["kills"] >= 2 and report["concurrent_refused"] and report["ctrl_c_exit"] == 130
+    assert report["racing_refused"] and report["deleted_database_refused"] and report["emptied_database_refused"]
     assert set(report["faults"]) == {"exception", "nan", "oom"}
     assert sum(report["states"].values()) == 8
     if report["corrupted_trial"] is not None:
