@@ -68,7 +68,7 @@ def plain(spec: NetSpec, device: torch.device):
     cuda = device.type == "cuda"
     lr = torch.tensor(0.05, device=device) if cuda else 0.05
     optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, nesterov=True, fused=True if cuda else None)
-    autocast = lambda: torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda)  # noqa: E731
+    autocast = lambda: torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda, cache_enabled=False)  # noqa: E731
     return EagerStep(net, nn.CrossEntropyLoss(label_smoothing=0.1), optimizer, autocast)
 
 

@@ -41,7 +41,7 @@ def parser() -> argparse.ArgumentParser:
     add("--sampler", choices=SAMPLERS, help=f"Optuna sampler (default {DEFAULTS.sampler}); grid enumerates a space "
         "that declares its choices (resnext_templates), --trials then defaults to the grid's size x --repeats")
     add("--scheduler", choices=SCHEDULERS, help=f"Ray Tune scheduler (default {DEFAULTS.scheduler}; fifo with --sampler grid)")
-    add("--grace-period", type=int, help="ASHA: epochs before a trial can first be stopped (default: a fifth of --epochs)")
+    add("--grace-period", type=int, help="ASHA: epochs before a trial can first be stopped (default: a third of --epochs)")
     add("--reduction-factor", type=float, help=f"ASHA: each rung lets on 1/this of its trials (default {DEFAULTS.reduction_factor:g})")
     add("--brackets", type=int, help=f"ASHA: successive-halving brackets, > 1 for asynchronous Hyperband (default {DEFAULTS.brackets})")
     add("--stopped-as", choices=STOPPED_AS,

@@ -6,6 +6,7 @@ divergence check reads its flag asynchronously, and the step is a CUDA graph (se
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -86,8 +87,11 @@ class Trainer:
         if config.schedule == "onecycle":  # constant momentum: a captured step cannot read a changing float
             self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
                 self.optimizer, config.lr, total_steps=total, pct_start=0.25, cycle_momentum=False)
-        else:
-            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=total)
+        else:  # cosine in closed form from a number: CosineAnnealingLR's recursion would read the tensor back
+            for group in self.optimizer.param_groups:
+                group["initial_lr"] = config.lr
+            self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+                self.optimizer, functools.partial(_cosine, total=total))
         self.loss = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
         self.epoch, self.best_accuracy = 0, 0.0
         self.step, self.step_mode = None, "eager"  # built on the first batch (search/step.py)
@@ -114,7 +118,8 @@ class Trainer:
         self.epoch, self.best_accuracy = int(state["epoch"]), float(state["best_accuracy"])
 
     def _autocast(self):
-        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
+        # no cast cache: PyTorch's advice for autocast inside a captured CUDA graph; each weight is cast once a step anyway
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda", cache_enabled=False)
 
     def train_epoch(self) -> torch.Tensor:
         """One epoch; the mean training loss, left on the device (reading it waits for the GPU).
@@ -186,6 +191,10 @@ class Trainer:
                 images_per_second=self.steps_per_epoch * self.config.batch_size / seconds,
                 compile_seconds=self.compile_seconds, step_mode=self.step_mode, capture_seconds=self.capture_seconds,
             )
+
+
+def _cosine(step: int, total: int) -> float:
+    return 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
 
 
 def uses_device_lr(device: torch.device, config: TrainConfig) -> bool:

@@ -32,3 +32,10 @@ def test_readme_example_runs(code, tmp_path, monkeypatch, request):
     if needs_a_study(code):  # examples that analyse the default study get a real one
         copy_study(request.getfixturevalue("small_study"), tmp_path / "results" / "resnext-digits")
     exec(compile(code, str(README), "exec"), {})
+
+
+@pytest.mark.parametrize("ref", sorted(set(re.findall(r"tests/test_\w+\.py(?:::\w+)?", README.read_text()))))
+def test_every_test_the_readme_cites_exists(ref):
+    path, _, name = ref.partition("::")
+    source = (README.parent / path).read_text()
+    assert not name or re.search(rf"^def {name}\(", source, flags=re.M), f"README cites {ref}, which is not there"
