@@ -164,3 +164,23 @@ def test_a_results_dir_that_is_a_file_is_one_line_exit_2(tmp_path, capsys, under
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "is not a folder" in err
     assert (tmp_path / "file").read_text() == "keep" and sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_folder_to_block_a_retry(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from search import io
+
+    def full(path, save, mode=None):
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(b"")  # the temp file a real write would have begun
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+        finally:
+            tmp.unlink()
+
+    monkeypatch.setattr(io, "write_atomic", full)
+    code = main(["--trials", "1", "--results-dir", str(tmp_path / "results")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "No space left on device" in err
+    assert list((tmp_path / "results").iterdir()) == []  # the same command can simply be run again
