@@ -47,7 +47,7 @@ BAD = [
     (["--unknown-flag"], "unrecognized arguments"),
     (["--address", "not an address"], "is not a Ray address"),
     (["--storage-path", " "], "--storage-path is empty"),
-    (["--storage-path", "nosuchscheme://bucket/x"], "--storage-path 'nosuchscheme://bucket/x'"),
+    (["--storage-path", "nosuchscheme://bucket/x"], "--storage-path nosuchscheme://bucket/x: "),
     (["--resume", "--storage", "sqlite:///shared.db"], "no study 'resnext-digits'"),
     (["--download", "--dataset", "nope"], "unknown dataset"),
     (["--repeats", "0"], "--repeats must be an integer >= 1"),

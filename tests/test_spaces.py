@@ -50,14 +50,14 @@ def assert_valid(name: str, budget: Budget, pairs) -> None:
 @pytest.mark.parametrize("name", CHECKED)
 def test_random_samples_are_valid_within_budget_and_replay(name, budget_name):
     budget = BUDGETS[budget_name]
-    _, pairs = sample(name, budget, optuna.samplers.RandomSampler(seed=1), 200)
+    _, pairs = sample(name, budget, optuna.samplers.RandomSampler(seed=1), 120)
     assert_valid(name, budget, pairs)
 
 
 @pytest.mark.parametrize("name", CHECKED)
 def test_tpe_samples_are_valid_within_budget_and_replay(name):
     budget = BUDGETS["cifar"]
-    study, pairs = sample(name, budget, optuna.samplers.TPESampler(seed=2, n_startup_trials=20), 80)
+    study, pairs = sample(name, budget, optuna.samplers.TPESampler(seed=2, n_startup_trials=15), 50)
     assert_valid(name, budget, pairs)
     choices: dict[str, object] = {}
     for trial in study.trials:  # the same name always offers the same choices
@@ -69,7 +69,7 @@ def test_tpe_samples_are_valid_within_budget_and_replay(name):
 
 @pytest.mark.parametrize("name", CHECKED)
 def test_same_seed_same_specs(name):
-    runs = [sample(name, BUDGETS["cifar"], optuna.samplers.TPESampler(seed=7, n_startup_trials=5), 30)[1] for _ in range(2)]
+    runs = [sample(name, BUDGETS["cifar"], optuna.samplers.TPESampler(seed=7, n_startup_trials=5), 20)[1] for _ in range(2)]
     assert [s for _, s in runs[0]] == [s for _, s in runs[1]]
 
 

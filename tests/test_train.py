@@ -31,19 +31,19 @@ def trainer(digits, **config) -> Trainer:
 
 
 def test_training_learns_digits(digits):
-    metrics = list(trainer(digits, epochs=4).epochs())
+    metrics = list(trainer(digits, epochs=4, batch_size=64, lr=0.2).epochs())
     assert [m.epoch for m in metrics] == [1, 2, 3, 4]
     assert metrics[-1].best_accuracy > 0.8 and metrics[-1].train_loss < metrics[0].train_loss
     assert all(m.images_per_second > 0 and m.train_seconds > 0 for m in metrics)
 
 
 def test_resume_from_state_dict_matches_an_uninterrupted_run(digits):
-    straight = trainer(digits, epochs=3)
+    straight = trainer(digits, epochs=3, batch_size=96)
     list(straight.epochs())
-    first = trainer(digits, epochs=3)
+    first = trainer(digits, epochs=3, batch_size=96)
     next(first.epochs())
     state = first.state_dict()
-    resumed = trainer(digits, epochs=3)
+    resumed = trainer(digits, epochs=3, batch_size=96)
     resumed.load_state_dict(state)
     list(resumed.epochs())
     for a, b in zip(straight.net.state_dict().values(), resumed.net.state_dict().values()):
