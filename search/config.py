@@ -138,6 +138,8 @@ class StudyConfig:
         if self.gpus_per_trial != "auto" and (not _number(self.gpus_per_trial) or not 0 <= self.gpus_per_trial < math.inf):
             raise ValueError(f"--gpus-per-trial must be auto or a finite number >= 0 (fractions share a GPU), "
                              f"got {self.gpus_per_trial!r}")
+        if self.gpus_per_trial != "auto" and self.gpus_per_trial > 1 and self.gpus_per_trial != int(self.gpus_per_trial):
+            raise ValueError(f"--gpus-per-trial {self.gpus_per_trial:g}: above 1 it must be a whole number (Ray's rule)")
         if not _number(self.gpu_share) or not 0 < self.gpu_share <= 1:
             raise ValueError(f"--gpu-share must be in (0, 1], got {self.gpu_share!r}")
         if self.address is not None and self.address != "auto" and not 0 < int(self.address.rpartition(":")[2]) < 65536:

@@ -24,6 +24,10 @@ class Available:
     node_gpus: float  # the most GPUs one node has
     gpu_name: str = ""  # e.g. "NVIDIA H200" ("" if none, or not known)
     where: str = "this machine"  # or "the Ray cluster at HOST:PORT"
+    nodes: tuple[tuple[float, float], ...] = ()  # each node's (CPUs, GPUs); () = one node of node_cpus, node_gpus
+
+    def fits_one_node(self, cpus: float, gpus: float) -> bool:
+        return any(c >= cpus and g >= gpus for c, g in self.nodes or ((self.node_cpus, self.node_gpus),))
 
 
 def local_available() -> Available:
@@ -33,8 +37,20 @@ def local_available() -> Available:
 
     cpus = float(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     gpus = float(torch.cuda.device_count()) if torch.cuda.is_available() else 0.0
-    name = torch.cuda.get_device_name(0) if gpus else ""
-    return Available(cpus, gpus, cpus, gpus, name)
+    return Available(cpus, gpus, cpus, gpus, gpu_name() if gpus else "")
+
+
+def gpu_name() -> str:
+    """GPU 0's name through NVML, so that the driver never holds a CUDA context of its own
+    (torch.cuda.get_device_name would create one, some hundreds of MB, for the whole study)."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        name = pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(0))
+        return name.decode() if isinstance(name, bytes) else str(name)
+    except Exception:  # no nvidia-ml-py, or no NVML: the header then says "GPU"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,9 @@ def place(config: StudyConfig, available: Available) -> Placement:
         raise ValueError(f"--cpus-per-trial {cpus:g}: {available.where} has at most {available.node_cpus:g} CPUs "
                          "on one node; ask for fewer")
     gpus = _gpus_per_trial(config, available)
+    if not available.fits_one_node(cpus, gpus):
+        raise ValueError(f"--cpus-per-trial {cpus:g} with {gpus:g} GPU(s): no node of {available.where} has both; "
+                         "ask for fewer")
     if config.max_concurrent:
         return Placement(cpus, gpus, config.max_concurrent)
     slots = math.floor(available.cpus / cpus + 1e-9)

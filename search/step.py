@@ -121,9 +121,11 @@ def make_step(mode: str, eager: EagerStep, x: torch.Tensor, y: torch.Tensor, dev
     built on the first batch ``x, y``."""
     if mode == "eager" or device.type != "cuda":
         return eager, "eager"
+    stream = torch.cuda.current_stream(device)
     try:
         return GraphedStep(eager, x, y), "graph"
     except Exception as err:  # e.g. an op that cannot be captured: the eager step still trains
+        torch.cuda.set_stream(stream)  # a failed capture_end leaves its capture stream current
         reason = " ".join(f"{type(err).__name__}: {err}".split())[:200]
         log.warning("CUDA graph capture failed, training eagerly: %s", reason)
         return eager, f"eager: {reason}"

@@ -19,6 +19,7 @@ from .batches import DeviceData
 from .step import STEP_MODES, DivergedError, DivergenceWatch, EagerStep, make_step
 
 SCHEDULES = ("onecycle", "cosine")
+SCHEDULER_STATE = ("last_epoch", "_step_count", "_last_lr")  # where a schedule is; the rest comes from the config
 __all__ = ["DivergedError", "EpochMetrics", "TrainConfig", "Trainer", "seeded_net"]
 
 
@@ -101,20 +102,27 @@ class Trainer:
         """Portable: learning rates as numbers, so a checkpoint taken on a GPU resumes on a CPU."""
         optimizer = self.optimizer.state_dict()
         optimizer["param_groups"] = [{**g, "lr": float(g["lr"])} for g in optimizer["param_groups"]]
+        scheduler = {k: self.scheduler.state_dict()[k] for k in SCHEDULER_STATE}
+        scheduler["_last_lr"] = [float(lr) for lr in scheduler["_last_lr"]]
         return {
             "net": self.net.state_dict(), "optimizer": optimizer,
-            "scheduler": self.scheduler.state_dict(), "epoch": self.epoch, "best_accuracy": self.best_accuracy,
+            "scheduler": scheduler, "epoch": self.epoch, "best_accuracy": self.best_accuracy,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if self.step is not None:
             raise RuntimeError("load a checkpoint before the first epoch: a captured step holds the old tensors")
         self.net.load_state_dict(state["net"])
+        kernels = [{k: g[k] for k in ("fused", "foreach")} for g in self.optimizer.param_groups]
         self.optimizer.load_state_dict(state["optimizer"])
-        if self.graphable:  # the loaded groups hold numbers: back to device tensors the step can read
-            for group in self.optimizer.param_groups:
+        for group, kernel in zip(self.optimizer.param_groups, kernels):  # this device's kernels, not the saver's
+            group.update(kernel)
+            if self.graphable:  # the loaded groups hold numbers: back to device tensors the step can read
                 group["lr"] = torch.tensor(float(group["lr"]), device=self.device)
-        self.scheduler.load_state_dict(state["scheduler"])
+        # only the schedule's position: the rest follows from the config (and a checkpoint written before the
+        # schedule changed, e.g. with a cycling momentum or CosineAnnealingLR's fields, resumes on today's)
+        self.scheduler.load_state_dict({**self.scheduler.state_dict(), **{
+            k: v for k, v in state["scheduler"].items() if k in SCHEDULER_STATE}})
         self.epoch, self.best_accuracy = int(state["epoch"]), float(state["best_accuracy"])
 
     def _autocast(self):
@@ -133,7 +141,8 @@ class Trainer:
             if self.step is None:
                 start = time.perf_counter()
                 eager = EagerStep(self.model, self.loss, self.optimizer, self._autocast)
-                self.step, self.step_mode = make_step(self.config.step, eager, x, y, self.device)
+                mode = self.config.step if self.graphable else "eager"  # a float learning rate cannot be captured
+                self.step, self.step_mode = make_step(mode, eager, x, y, self.device)
                 self.capture_seconds = time.perf_counter() - start
             loss = self.step(x, y)
             watch.add(loss, step, self.epoch + 1)

@@ -13,6 +13,8 @@ from search.run import main
 CPU_BOX = Available(cpus=2, gpus=0, node_cpus=2, node_gpus=0)
 GPU_BOX = Available(cpus=16, gpus=1, node_cpus=16, node_gpus=1, gpu_name="NVIDIA H200")
 CLUSTER = Available(cpus=48, gpus=4, node_cpus=16, node_gpus=2, gpu_name="H100", where="the Ray cluster at h:6379")
+SPLIT = Available(cpus=24, gpus=1, node_cpus=16, node_gpus=1, where="the Ray cluster at h:6379",
+                  nodes=((16, 0), (8, 1)))  # a CPU-only head and a small GPU worker
 
 
 @pytest.mark.parametrize("flags, available, expected", [
@@ -25,6 +27,7 @@ CLUSTER = Available(cpus=48, gpus=4, node_cpus=16, node_gpus=2, gpu_name="H100",
     ({}, CLUSTER, Placement(1, 0.25, 16)),
     ({"max_concurrent": 3}, GPU_BOX, Placement(1, 0.25, 3)),  # as given
     ({"cpus_per_trial": 0.5}, CPU_BOX, Placement(0.5, 0, 2)),
+    ({"cpus_per_trial": 8}, SPLIT, Placement(8, 0.25, 3)),  # the GPU worker takes it
 ])
 def test_placement(flags, available, expected):
     assert place(StudyConfig(**flags), available) == expected
@@ -37,6 +40,7 @@ def test_placement(flags, available, expected):
     ({"gpus_per_trial": 4}, CLUSTER, "the Ray cluster at h:6379 has at most 2 GPU(s)"),
     ({"cpus_per_trial": 3}, CPU_BOX, "--cpus-per-trial 3: this machine has at most 2 CPUs"),
     ({"cpus_per_trial": 20}, CLUSTER, "at most 16 CPUs on one node"),
+    ({"cpus_per_trial": 12}, SPLIT, "--cpus-per-trial 12 with 0.25 GPU(s): no node of the Ray cluster at h:6379 has both"),
 ])
 def test_requests_that_cannot_be_met_are_refused(flags, available, words):
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):

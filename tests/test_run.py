@@ -29,6 +29,7 @@ BAD = [
     (["--gpu-share", "0"], "--gpu-share"),
     (["--gpu-share", "1.5"], "--gpu-share"),
     (["--gpus-per-trial", "some"], "--gpus-per-trial"),
+    (["--gpus-per-trial", "1.5"], "whole number"),
     (["--cpus-per-trial", "4096"], "--cpus-per-trial 4096"),  # more than any node here has
     (["--cpus-per-trial", "0"], "--cpus-per-trial"),
     (["--gpus-per-trial", "-1"], "--gpus-per-trial"),

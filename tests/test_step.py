@@ -88,3 +88,25 @@ def test_graphed_and_eager_steps_give_the_same_losses(digits):
     a = [float(eager(bx, by)) for bx, by in batches]
     b = [float(graphed(bx, by)) for bx, by in batches]
     assert b == pytest.approx(a, rel=2e-2)  # bf16 autocast: kernels may differ between eager and graph
+
+
+@pytest.mark.parametrize("schedule, old", [
+    ("cosine", lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=90)),
+    ("onecycle", lambda opt: torch.optim.lr_scheduler.OneCycleLR(opt, 0.05, total_steps=90, pct_start=0.25)),
+])
+def test_a_checkpoint_of_the_schedules_before_resumes_at_its_position(digits, monkeypatch, schedule, old):
+    """Checkpoints written before the step could be captured held CosineAnnealingLR's state, or
+    one-cycle's momentum cycling: only their position is taken, and the optimizer keeps this
+    device's kernels (fused, for a learning rate in a device tensor)."""
+    earlier = trainer(digits, epochs=2, schedule=schedule)
+    scheduler = old(earlier.optimizer)
+    for _ in range(10):
+        earlier.optimizer.step()
+        scheduler.step()
+    state = {**earlier.state_dict(), "scheduler": scheduler.state_dict()}
+    monkeypatch.setattr(train, "uses_device_lr", lambda device, config: True)
+    resumed = trainer(digits, epochs=2, schedule=schedule)
+    resumed.load_state_dict(state)
+    assert resumed.scheduler.last_epoch == 10 and getattr(resumed.scheduler, "cycle_momentum", False) is False
+    assert all(g["fused"] for g in resumed.optimizer.param_groups)
+    assert next(resumed.epochs()).epoch == 1
