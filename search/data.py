@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .imagefolder import load_imagefolder
+from .io import file_in_the_way
 
 SPLIT_SEED = 0  # fixed: every study on a dataset compares trials on the same validation images
 TORCHVISION = {"cifar10": "CIFAR10", "cifar100": "CIFAR100", "fashionmnist": "FashionMNIST", "mnist": "MNIST"}
@@ -94,13 +95,10 @@ def check(spec: DataSpec) -> None:
 
 def _check_data_dir(spec: DataSpec) -> None:
     """The folder to be made (the image cache, or torchvision's files) has no file in its way."""
-    target = Path(spec.data_dir) / ("cache" if spec.kind == "imagefolder" else "")
-    for folder in (target, *target.parents):  # the nearest that exists must be a folder
-        if folder.exists() or folder.is_symlink():
-            if not folder.is_dir():
-                raise ValueError(f"--data-dir {spec.data_dir!r}: {folder} is not a folder (a file or a broken link): "
-                                 "point --data-dir at a folder, or move the file away")
-            return
+    blocking = file_in_the_way(Path(spec.data_dir) / ("cache" if spec.kind == "imagefolder" else ""))
+    if blocking is not None:
+        raise ValueError(f"--data-dir {spec.data_dir!r}: {blocking} is not a folder (a file or a broken link): "
+                         "point --data-dir at a folder, or move the file away")
 
 
 def load(spec: DataSpec) -> Splits:

@@ -129,11 +129,9 @@ def check_splits(config: StudyConfig, splits: Splits) -> None:
 
 def check_results_dir(results_dir: str) -> None:
     """A --results-dir that is (or lies under) a file is refused before anything else."""
-    for folder in (Path(results_dir), *Path(results_dir).parents):  # the nearest that exists must be a folder
-        if folder.exists() or folder.is_symlink():
-            if not folder.is_dir():
-                raise StudyError(f"--results-dir {results_dir!r}: {folder} is not a folder: give a folder, or move the file away")
-            return
+    blocking = io.file_in_the_way(Path(results_dir))
+    if blocking is not None:
+        raise StudyError(f"--results-dir {results_dir!r}: {blocking} is not a folder: give a folder, or move the file away")
 
 
 def check_address(address: str | None, timeout: float = 5.0) -> None:

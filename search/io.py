@@ -64,6 +64,15 @@ def read_bytes(location: Path | str) -> bytes | None:
         return f.read()
 
 
+def file_in_the_way(folder: Path) -> Path | None:
+    """The nearest existing path among ``folder`` and its parents when it is not a folder (a
+    file or a broken link that would stop ``mkdir -p``); None when the folder can be made."""
+    for path in (folder, *folder.parents):
+        if path.exists() or path.is_symlink():
+            return None if path.is_dir() else path
+    return None
+
+
 def is_uri(location: Path | str) -> bool:
     return isinstance(location, str) and "://" in location
 
