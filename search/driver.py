@@ -116,15 +116,10 @@ def prepare(config: StudyConfig, resume: bool, overrides: dict[str, Any]) -> Pre
 
 
 def check_splits(config: StudyConfig, splits: Splits) -> None:
-    """Data a study can learn from: every split non-empty, a batch no larger than the training split."""
-    sizes = {"train": len(splits.train_y), "validation": len(splits.val_y), "test": len(splits.test_y)}
-    empty = [name for name, size in sizes.items() if size == 0]
-    if empty:
-        raise StudyError(f"{config.dataset}: the {' and '.join(empty)} split(s) would be empty "
-                         f"({sizes['train']}/{sizes['validation']}/{sizes['test']} images): give it more images per class")
-    if config.train.batch_size > sizes["train"]:
+    """A batch no larger than the training split (``data.load`` has refused empty splits)."""
+    if config.train.batch_size > len(splits.train_y):
         raise StudyError(f"--batch-size {config.train.batch_size} is larger than the training split "
-                         f"({sizes['train']} images): no step would train")
+                         f"({len(splits.train_y)} images): no step would train")
 
 
 def check_results_dir(results_dir: str) -> None:

@@ -23,7 +23,7 @@ from optuna.trial import TrialState
 import spaces
 
 from . import results, schema
-from .masking import mask_password  # noqa: F401  (the storage URL in messages)
+from .masking import mask_password
 from .config import StudyConfig
 from .plan import QueuedTrial, TrialPlan, make_plan, plan_columns
 

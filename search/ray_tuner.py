@@ -220,10 +220,9 @@ def trial_name(trial) -> str:
 def cluster_available(address: str) -> Available:
     """What the joined cluster's live nodes have."""
     nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
-    cpus, gpus = ([n.get(key, 0.0) for n in nodes] or [0.0] for key in ("CPU", "GPU"))
     kinds = sorted({k.removeprefix("accelerator_type:") for n in nodes for k in n if k.startswith("accelerator_type:")})
-    return Available(sum(cpus), sum(gpus), max(cpus), max(gpus), "/".join(kinds), f"the Ray cluster at {address}",
-                     tuple(zip(cpus, gpus)))
+    return Available(tuple((n.get("CPU", 0.0), n.get("GPU", 0.0)) for n in nodes), "/".join(kinds),
+                     f"the Ray cluster at {address}")
 
 
 @contextlib.contextmanager

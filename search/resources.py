@@ -16,18 +16,30 @@ CPU_CONCURRENCY = 2  # trials at once on CPUs unless --max-concurrent says other
 
 @dataclass(frozen=True)
 class Available:
-    """What trials can be placed on."""
+    """What trials can be placed on: each node's CPUs and GPUs (a trial runs on one node)."""
 
-    cpus: float  # CPUs in all
-    gpus: float  # GPUs in all
-    node_cpus: float  # the most CPUs one node has (a trial runs on one node)
-    node_gpus: float  # the most GPUs one node has
+    nodes: tuple[tuple[float, float], ...]  # (CPUs, GPUs) of each node
     gpu_name: str = ""  # e.g. "NVIDIA H200" ("" if none, or not known)
     where: str = "this machine"  # or "the Ray cluster at HOST:PORT"
-    nodes: tuple[tuple[float, float], ...] = ()  # each node's (CPUs, GPUs); () = one node of node_cpus, node_gpus
+
+    @property
+    def cpus(self) -> float:
+        return sum(c for c, _ in self.nodes)
+
+    @property
+    def gpus(self) -> float:
+        return sum(g for _, g in self.nodes)
+
+    @property
+    def node_cpus(self) -> float:
+        return max((c for c, _ in self.nodes), default=0.0)
+
+    @property
+    def node_gpus(self) -> float:
+        return max((g for _, g in self.nodes), default=0.0)
 
     def fits_one_node(self, cpus: float, gpus: float) -> bool:
-        return any(c >= cpus and g >= gpus for c, g in self.nodes or ((self.node_cpus, self.node_gpus),))
+        return any(c >= cpus and g >= gpus for c, g in self.nodes)
 
 
 def local_available() -> Available:
@@ -37,7 +49,7 @@ def local_available() -> Available:
 
     cpus = float(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     gpus = float(torch.cuda.device_count()) if torch.cuda.is_available() else 0.0
-    return Available(cpus, gpus, cpus, gpus, gpu_name() if gpus else "")
+    return Available(((cpus, gpus),), gpu_name() if gpus else "")
 
 
 def gpu_name() -> str:

@@ -6,12 +6,12 @@ only Parquet and CSV files, never pickles.
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
 import pandas as pd
 
 from . import io, schema
@@ -50,17 +50,14 @@ def _as(values: pd.Series, dtype: str) -> pd.Series:
             warnings.simplefilter("ignore", UserWarning)
             converted = pd.to_datetime(values, errors="coerce")
     bad = converted.isna() & values.notna()
-    try:
-        if bad.any():
-            raise TypeError
-        return converted.astype(schema.DTYPES[dtype])
-    except (TypeError, ValueError):
-        whole = converted.dropna()  # for an int column that holds fractions or infinities
-        example = values[bad].iloc[0] if bad.any() else next(
-            (v for v in whole if not math.isfinite(v) or v != int(v)), whole.iloc[0])
+    if dtype == "int":  # fractions and infinities have no Int64
+        bad |= converted.notna() & ~(np.isfinite(converted) & (converted == converted.round()))
+    if bad.any():
+        example = values[bad].iloc[0]
         example = example.item() if hasattr(example, "item") else example  # numpy scalars print as plain numbers
         raise ValueError(f"column {values.name!r} holds {example!r}, which is not a{'n' if dtype == 'int' else ''} "
-                         f"{dtype}: not a results table of this project, or an edited one") from None
+                         f"{dtype}: not a results table of this project, or an edited one")
+    return converted.astype(schema.DTYPES[dtype])
 
 
 def epochs_table(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:

@@ -116,12 +116,13 @@ class GraphedStep:
         return self.loss.clone()
 
 
-def make_step(mode: str, eager: EagerStep, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> tuple[Step, str]:
+def make_step(capture: bool, eager: EagerStep, x: torch.Tensor, y: torch.Tensor) -> tuple[Step, str]:
     """The step to train with, and what it is ('eager', 'graph', or 'eager: <why not graph>'),
-    built on the first batch ``x, y``."""
-    if mode == "eager" or device.type != "cuda":
+    built on the first batch ``x, y``. ``capture``: on CUDA, with a learning rate in a device
+    tensor (``train.uses_device_lr``); a batch off CUDA always steps eagerly."""
+    if not capture or x.device.type != "cuda":
         return eager, "eager"
-    stream = torch.cuda.current_stream(device)
+    stream = torch.cuda.current_stream(x.device)
     try:
         return GraphedStep(eager, x, y), "graph"
     except Exception as err:  # e.g. an op that cannot be captured: the eager step still trains

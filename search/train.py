@@ -102,7 +102,8 @@ class Trainer:
         """Portable: learning rates as numbers, so a checkpoint taken on a GPU resumes on a CPU."""
         optimizer = self.optimizer.state_dict()
         optimizer["param_groups"] = [{**g, "lr": float(g["lr"])} for g in optimizer["param_groups"]]
-        scheduler = {k: self.scheduler.state_dict()[k] for k in SCHEDULER_STATE}
+        saved = self.scheduler.state_dict()
+        scheduler = {k: saved[k] for k in SCHEDULER_STATE}
         scheduler["_last_lr"] = [float(lr) for lr in scheduler["_last_lr"]]
         return {
             "net": self.net.state_dict(), "optimizer": optimizer,
@@ -141,8 +142,7 @@ class Trainer:
             if self.step is None:
                 start = time.perf_counter()
                 eager = EagerStep(self.model, self.loss, self.optimizer, self._autocast)
-                mode = self.config.step if self.graphable else "eager"  # a float learning rate cannot be captured
-                self.step, self.step_mode = make_step(mode, eager, x, y, self.device)
+                self.step, self.step_mode = make_step(self.graphable, eager, x, y)
                 self.capture_seconds = time.perf_counter() - start
             loss = self.step(x, y)
             watch.add(loss, step, self.epoch + 1)

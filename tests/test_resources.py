@@ -10,11 +10,10 @@ from search.config import StudyConfig
 from search.resources import Available, Placement, place
 from search.run import main
 
-CPU_BOX = Available(cpus=2, gpus=0, node_cpus=2, node_gpus=0)
-GPU_BOX = Available(cpus=16, gpus=1, node_cpus=16, node_gpus=1, gpu_name="NVIDIA H200")
-CLUSTER = Available(cpus=48, gpus=4, node_cpus=16, node_gpus=2, gpu_name="H100", where="the Ray cluster at h:6379")
-SPLIT = Available(cpus=24, gpus=1, node_cpus=16, node_gpus=1, where="the Ray cluster at h:6379",
-                  nodes=((16, 0), (8, 1)))  # a CPU-only head and a small GPU worker
+CPU_BOX = Available(((2, 0),))
+GPU_BOX = Available(((16, 1),), gpu_name="NVIDIA H200")
+CLUSTER = Available(((16, 2), (16, 2), (16, 0)), gpu_name="H100", where="the Ray cluster at h:6379")
+SPLIT = Available(((16, 0), (8, 1)), where="the Ray cluster at h:6379")  # a CPU-only head and a small GPU worker
 
 
 @pytest.mark.parametrize("flags, available, expected", [
