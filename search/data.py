@@ -43,6 +43,11 @@ class DataSpec:
     def kind(self) -> str:
         return "imagefolder" if self.name.startswith("imagefolder:") else self.name
 
+    @property
+    def embedded(self) -> bool:
+        """Held in the installed packages (digits): it loads in a fraction of a second."""
+        return self.name == "digits"
+
 
 @dataclass(frozen=True)
 class Splits:

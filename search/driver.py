@@ -1,35 +1,34 @@
 """One study from start to summary: validate, load data, open the storage, run, write the table.
 
-Everything that can reject the input runs before the study folder is created or Ray starts.
+Everything that can reject the input runs before the study folder is created; what needs no data
+also before Ray starts, which then overlaps with loading the data.
 """
 
 from __future__ import annotations
 
 import shutil
-import socket
 import sys
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
 import spaces
 
 from . import io, resources, results
-from .cli import one_line
+from .checks import StudyError, check_address, check_results_dir, check_splits, check_storage_path
 from .config import StudyConfig
 from .data import DataSpec, Splits, load
+from .data import check as check_data
 from .lock import StudyLock, StudyLocked
 from .masking import mask_password
 from .plan import QueuedTrial
 from .warm_start import warm_queue
 from .progress import Progress
 from .schema import FINISHED
-
-
-class StudyError(ValueError):
-    """A study cannot start as asked; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -99,60 +98,61 @@ def saved_config(config: StudyConfig, saved: Path) -> StudyConfig | None:
     return None if text is None else replace(StudyConfig.from_json(text), storage=config.storage)
 
 
-def prepare(config: StudyConfig, resume: bool, overrides: dict[str, Any]) -> Prepared:
-    """Every check that needs no Ray: config, study folder, data, budget, storage."""
+def launch(config: StudyConfig, resume: bool, overrides: dict[str, Any]) -> int:
+    """``search.run``'s study: every check, then run it. A local Ray starts while the data loads
+    from files (each takes seconds), once the placement is known to fit this machine."""
+    config = checked(config, resume, overrides)
+    spec = data_spec(config)
+    check_data(spec)  # an unknown dataset or a missing folder: refused before Ray starts
+    if config.address is not None or spec.embedded:  # nothing to overlap; a cluster is joined in run()
+        return run(with_data(config, resume, load(spec)), resume)
+    available = resources.local_available()
+    resources.place(config, available)  # e.g. GPUs asked for where there are none
+    from . import ray_tuner
+
+    loading = in_background(lambda: load(spec))
+    with ray_tuner.ray_session(None, available):
+        return _run(with_data(config, resume, loading.result()), resume, available)
+
+
+def in_background(work: Callable[[], Any]) -> Future:
+    """``work()`` on a daemon thread, e.g. loading the data while Ray starts: a Ctrl-C in the
+    meantime ends the study at once instead of waiting for it."""
+    future: Future = Future()
+
+    def body() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as err:  # handed to whoever waits for the result
+            future.set_exception(err)
+
+    threading.Thread(target=body, name="load", daemon=True).start()
+    return future
+
+
+def checked(config: StudyConfig, resume: bool, overrides: dict[str, Any]) -> StudyConfig:
+    """The config to run, once every check that needs neither the data nor Ray has passed."""
     check_results_dir(config.results_dir)
     config = resolve(config, resume, overrides)
     check_storage_path(config)
     check_address(config.address)
+    spaces.get(config.space)  # an unknown or broken space is refused before anything loads
+    return config
+
+
+def data_spec(config: StudyConfig) -> DataSpec:
+    return DataSpec(config.dataset, config.data_dir, config.download)
+
+
+def with_data(config: StudyConfig, resume: bool, splits: Splits) -> Prepared:
+    """The checked study with its data: refused if the data cannot train it."""
     space = spaces.get(config.space)
     grid = spaces.grid_of(space, config.space) if config.sampler == "grid" else None
-    splits = load(DataSpec(config.dataset, config.data_dir, config.download))
     check_splits(config, splits)
     budget = config.budget(splits.image_size, splits.channels, splits.num_classes)
     spaces.check_budget(space, budget)
     queue = warm_queue(config) if config.warm_start and not resume else ()
     return Prepared(config, splits, budget, space, grid, queue)
-
-
-def check_splits(config: StudyConfig, splits: Splits) -> None:
-    """A batch no larger than the training split (``data.load`` has refused empty splits)."""
-    if config.train.batch_size > len(splits.train_y):
-        raise StudyError(f"--batch-size {config.train.batch_size} is larger than the training split "
-                         f"({len(splits.train_y)} images): no step would train")
-
-
-def check_results_dir(results_dir: str) -> None:
-    """A --results-dir that is (or lies under) a file is refused before anything else."""
-    blocking = io.file_in_the_way(Path(results_dir))
-    if blocking is not None:
-        raise StudyError(f"--results-dir {results_dir!r}: {blocking} is not a folder: give a folder, or move the file away")
-
-
-def check_address(address: str | None, timeout: float = 5.0) -> None:
-    """A HOST:PORT that takes no TCP connection is refused at once (``ray.init`` would wait
-    for it for minutes)."""
-    if address is None or address == "auto":
-        return
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
-    except OSError as err:
-        raise StudyError(f"cannot join Ray at {address}: {err.strerror or type(err).__name__} "
-                         f"(is a Ray head running there? start one with: ray start --head)") from None
-
-
-def check_storage_path(config: StudyConfig) -> None:
-    """A --storage-path URI that pyarrow cannot open is refused before anything starts."""
-    if config.storage_path and io.is_uri(config.storage_path):
-        masked = mask_password(config.storage_path)
-        if masked != config.storage_path:  # it would be written to study.json, to every plan and to Ray's files
-            raise StudyError(f"--storage-path {masked}: give its credentials through the environment (e.g. "
-                             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) or the cloud's credential chain, not in the URI")
-        try:
-            io.filesystem_of(config.storage_path)
-        except Exception as err:
-            raise StudyError(f"--storage-path {masked}: {mask_password(one_line(err))}") from None
 
 
 def run(prepared: Prepared, resume: bool) -> int:

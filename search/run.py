@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def study() -> int:
         config = config_from(args)
-        return driver.run(driver.prepare(config, args.resume, overrides(args)), args.resume)
+        return driver.launch(config, args.resume, overrides(args))
 
     return run_main("python -m search.run", study)
 

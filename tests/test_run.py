@@ -185,3 +185,38 @@ def test_a_full_disk_is_one_line_and_leaves_no_folder_to_block_a_retry(tmp_path,
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "No space left on device" in err
     assert list((tmp_path / "results").iterdir()) == []  # the same command can simply be run again
+
+
+@pytest.mark.parametrize("dataset, overlapped", [("imagefolder", True), ("digits", False)])
+def test_a_local_ray_starts_while_data_from_files_loads(dataset, overlapped, tmp_path, monkeypatch):
+    import contextlib
+    import threading
+    import time
+
+    from search import driver, ray_tuner
+
+    events: list[tuple[str, str]] = []  # (what, on which thread), in the order they happened
+
+    def slow_load(spec):
+        events.append(("load starts", threading.current_thread().name))
+        time.sleep(0.5)  # a cache being read
+        events.append(("load ends", threading.current_thread().name))
+        raise driver.StudyError("stop here")  # the study itself is not this test's business
+
+    @contextlib.contextmanager
+    def session(address, local=None):
+        events.append(("ray starts", threading.current_thread().name))
+        yield
+
+    monkeypatch.setattr(driver, "load", slow_load)
+    monkeypatch.setattr(ray_tuner, "ray_session", session)
+    name = f"imagefolder:{tmp_path}" if dataset == "imagefolder" else dataset
+    assert main(["--dataset", name, "--results-dir", str(tmp_path / "results")]) == 2
+    order = [e for e, _ in events]
+    if overlapped:  # Ray started before the load ended, the load on a thread of its own
+        assert sorted(order) == ["load ends", "load starts", "ray starts"]
+        assert order.index("ray starts") < order.index("load ends")
+        assert dict(events)["load starts"] != threading.main_thread().name
+    else:  # the embedded data loads in an instant: first, on this thread
+        assert order == ["load starts", "load ends"]
+    assert not (tmp_path / "results").exists()
