@@ -49,7 +49,7 @@ step step-table 90 "$PY" bench/gpu_step.py "${STEP_ARGS[@]}"
 [ "${GPU_CHECK_QUICK:-0}" = 1 ] || step step-compile 75 "$PY" bench/gpu_step.py --compile --nets resnet18_small,searched_c32 "${STEP_ARGS[@]}"
 [ "${GPU_CHECK_QUICK:-0}" = 1 ] || step cache 60 "$PY" -c "from search.data import DataSpec, load; import time; t = time.time(); \
 s = load(DataSpec('$DATA', '$WORK/data')); print(s.train_x.shape, f'{time.time() - t:.1f}s (the study below finds this cache)')"
-rm -rf "$WORK/results"
+rm -rf "$WORK/results" "$WORK/sharing"  # a rerun on the same host starts these studies afresh
 step study 150 "$PY" bench/gpu_study.py --json "$OUT_DIR/study.json" -- "${STUDY[@]}" --results-dir "$WORK/results"
 step sharing 100 "$PY" bench/gpu_sharing.py --results-dir "$WORK/sharing" "${SHARE[@]}"
 cp -r "$WORK/results" "$OUT_DIR/results" 2>/dev/null || true
