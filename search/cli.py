@@ -30,7 +30,7 @@ def require_int(flag: str, value: object, low: int) -> int:
 
 def run_main(prog: str, body: Callable[[], int]) -> int:
     """``body()``'s exit code; a ValueError (the project's "bad input") or an OSError (a folder
-    that is a file, a full disk, a permission) is one line and exit 2."""
+    that is a file, a full disk, a permission) is one line and exit 2, a Ctrl-C one line and 130."""
     try:
         return body()
     except ValueError as err:
@@ -40,6 +40,9 @@ def run_main(prog: str, body: Callable[[], int]) -> int:
         where = f" ({err.filename})" if getattr(err, "filename", None) else ""
         print(f"{prog}: error: {err.strerror or one_line(err)}{where}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # e.g. while the data loads or Ray stops; a running study handles its own
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
 
 
 def gpus_arg(text: str) -> float | str:

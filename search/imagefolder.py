@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .cli import one_line
-from .io import write_atomic
+from .io import remove_orphan_temps, write_atomic
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
 # 8192 x 8192 = 64 Mi pixels per image: more than any camera photo, and a search trains on images
@@ -65,6 +65,7 @@ def load_imagefolder(root: Path, data_dir: Path, max_pixels: int = MAX_PIXELS):
     cache = cache_dir / f"imagefolder-{_fingerprint(root, files)}.npz"
     cached = _read_cache(cache, where) if cache.exists() else None
     if cached is None:
+        remove_orphan_temps(cache)  # a run killed while writing the cache left its temporary file
         arrays, note = _decode_all(files, classes, where, max_pixels)
         _save_npz(cache, arrays, note)
     else:

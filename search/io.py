@@ -1,12 +1,15 @@
 """Shared file I/O: atomic writes, and local paths or pyarrow URIs behind one interface.
 
 Every file a study writes (its config, tables, image caches, checkpoints) goes through
-``write_atomic``: readers never see half a file, and a kill leaves at most a stray temp file.
+``write_atomic``: readers never see half a file, and a kill leaves at most a stray temp file
+(an image cache's, which may be large, is removed by the next run that writes the cache).
 """
 
 from __future__ import annotations
 
+import glob
 import os
+import socket
 from pathlib import Path
 from typing import Callable
 
@@ -16,7 +19,7 @@ def write_atomic(path: Path, save: Callable[[Path], object], mode: int | None = 
     ``mode``: the file's permissions (set before it gets its name)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{socket.gethostname()}.{os.getpid()}.tmp")
     try:
         save(tmp)
         if mode is not None:
@@ -27,6 +30,27 @@ def write_atomic(path: Path, save: Callable[[Path], object], mode: int | None = 
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def remove_orphan_temps(path: Path) -> None:
+    """Delete the temporary files of ``path`` that writers on this host left when they were killed
+    (their process is gone), e.g. a decoded image cache of hundreds of MB. A writer on another
+    host sharing the folder is never touched: its process cannot be seen from here."""
+    prefix = f".{path.name}.{socket.gethostname()}."
+    for tmp in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):
+        pid = tmp.name[len(prefix):-len(".tmp")]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user's
+        return True
+    return True
 
 
 def write_text_atomic(path: Path, text: str, mode: int | None = None) -> None:

@@ -220,3 +220,15 @@ def test_a_local_ray_starts_while_data_from_files_loads(dataset, overlapped, tmp
     else:  # the embedded data loads in an instant: first, on this thread
         assert order == ["load starts", "load ends"]
     assert not (tmp_path / "results").exists()
+
+
+def test_a_ctrl_c_before_the_study_runs_is_one_line_and_exit_130(tmp_path, monkeypatch, capsys):
+    from search import driver
+
+    def interrupted(spec):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(driver, "load", interrupted)
+    assert main(["--results-dir", str(tmp_path / "results")]) == 130
+    assert capsys.readouterr().err == "python -m search.run: interrupted\n"
+    assert not (tmp_path / "results").exists()
