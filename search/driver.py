@@ -110,9 +110,10 @@ def launch(config: StudyConfig, resume: bool, overrides: dict[str, Any]) -> int:
     resources.place(config, available)  # e.g. GPUs asked for where there are none
     from . import ray_tuner
 
+    storage = opened_storage(config, resume)  # e.g. an unreachable --storage: refused before Ray starts
     loading = in_background(lambda: load(spec))
     with ray_tuner.ray_session(None, available):
-        return _run(with_data(config, resume, loading.result()), resume, available)
+        return _run(with_data(config, resume, loading.result()), resume, available, storage)
 
 
 def in_background(work: Callable[[], Any]) -> Future:
@@ -166,20 +167,12 @@ def run(prepared: Prepared, resume: bool) -> int:
         return _run(prepared, resume, ray_tuner.cluster_available(prepared.config.address))
 
 
-def _run(prepared: Prepared, resume: bool, available: resources.Available) -> int:
-    from . import optuna_study  # Optuna's storage, then Ray, load only once the input is valid
-
+def _run(prepared: Prepared, resume: bool, available: resources.Available, storage=None) -> int:
+    """``storage``: the shared --storage if ``opened_storage`` has opened it already."""
     config = prepared.config
     placement = resources.place(config, available)  # e.g. GPUs asked for where there are none
-    storage = None
-    if config.storage:  # reachable, and no study of that name unless resuming: checked before any file
-        storage = optuna_study.open_storage(config.storage)
-        if not resume and optuna_study.study_exists(storage, config.name):
-            raise StudyError(f"storage {mask_password(config.storage)} already holds a study "
-                             f"{config.name!r}: pass --resume or --name NEW_NAME")
+    storage = storage or opened_storage(config, resume)
     study_dir = config.study_dir()
-    if resume and storage is None and not (study_dir / "optuna.db").exists():
-        check_resumable(config, None)  # refuses when the table has finished trials the storage lost
     created = not study_dir.exists()
     study_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -190,6 +183,23 @@ def _run(prepared: Prepared, resume: bool, available: resources.Available) -> in
         if created and finished_rows(config) == 0:  # refused before any trial: leave no folder to block a retry
             shutil.rmtree(study_dir, ignore_errors=True)
         raise
+
+
+def opened_storage(config: StudyConfig, resume: bool):
+    """The shared --storage, opened (None without one): refused, before any file is written, if
+    it cannot be reached or already holds a study of this name when not resuming; a resume whose
+    table has finished trials that no storage holds any more is refused too."""
+    from . import optuna_study  # Optuna's storage, then Ray, load only once the input is valid
+
+    storage = None
+    if config.storage:
+        storage = optuna_study.open_storage(config.storage)
+        if not resume and optuna_study.study_exists(storage, config.name):
+            raise StudyError(f"storage {mask_password(config.storage)} already holds a study "
+                             f"{config.name!r}: pass --resume or --name NEW_NAME")
+    if resume and storage is None and not (config.study_dir() / "optuna.db").exists():
+        check_resumable(config, None)  # refuses when the table has finished trials the storage lost
+    return storage
 
 
 @dataclass(frozen=True)

@@ -187,21 +187,23 @@ def test_a_full_disk_is_one_line_and_leaves_no_folder_to_block_a_retry(tmp_path,
     assert list((tmp_path / "results").iterdir()) == []  # the same command can simply be run again
 
 
-@pytest.mark.parametrize("dataset, overlapped", [("imagefolder", True), ("digits", False)])
-def test_a_local_ray_starts_while_data_from_files_loads(dataset, overlapped, tmp_path, monkeypatch):
+@pytest.fixture
+def start_events(monkeypatch):
+    """What launch does, in order, with the thread each ran on: the data's load (slow, then
+    refused: the study itself is not these tests' business) and Ray's start."""
     import contextlib
     import threading
     import time
 
     from search import driver, ray_tuner
 
-    events: list[tuple[str, str]] = []  # (what, on which thread), in the order they happened
+    events: list[tuple[str, str]] = []
 
     def slow_load(spec):
         events.append(("load starts", threading.current_thread().name))
         time.sleep(0.5)  # a cache being read
         events.append(("load ends", threading.current_thread().name))
-        raise driver.StudyError("stop here")  # the study itself is not this test's business
+        raise driver.StudyError("stop here")
 
     @contextlib.contextmanager
     def session(address, local=None):
@@ -210,16 +212,30 @@ def test_a_local_ray_starts_while_data_from_files_loads(dataset, overlapped, tmp
 
     monkeypatch.setattr(driver, "load", slow_load)
     monkeypatch.setattr(ray_tuner, "ray_session", session)
+    return events
+
+
+@pytest.mark.parametrize("dataset, overlapped", [("imagefolder", True), ("digits", False)])
+def test_a_local_ray_starts_while_data_from_files_loads(dataset, overlapped, tmp_path, start_events):
+    import threading
+
     name = f"imagefolder:{tmp_path}" if dataset == "imagefolder" else dataset
     assert main(["--dataset", name, "--results-dir", str(tmp_path / "results")]) == 2
-    order = [e for e, _ in events]
+    order = [e for e, _ in start_events]
     if overlapped:  # Ray started before the load ended, the load on a thread of its own
         assert sorted(order) == ["load ends", "load starts", "ray starts"]
         assert order.index("ray starts") < order.index("load ends")
-        assert dict(events)["load starts"] != threading.main_thread().name
+        assert dict(start_events)["load starts"] != threading.main_thread().name
     else:  # the embedded data loads in an instant: first, on this thread
         assert order == ["load starts", "load ends"]
     assert not (tmp_path / "results").exists()
+
+
+def test_an_unreachable_storage_is_refused_before_data_from_files_loads_or_ray_starts(tmp_path, start_events, capsys):
+    argv = ["--dataset", f"imagefolder:{tmp_path}", "--storage", "sqlite:////no/such/dir/x.db",
+            "--results-dir", str(tmp_path / "results")]
+    assert main(argv) == 2 and start_events == []
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1 and not (tmp_path / "results").exists()
 
 
 def test_a_ctrl_c_before_the_study_runs_is_one_line_and_exit_130(tmp_path, monkeypatch, capsys):
