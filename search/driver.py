@@ -159,19 +159,19 @@ def with_data(config: StudyConfig, resume: bool, splits: Splits) -> Prepared:
 def run(prepared: Prepared, resume: bool) -> int:
     """Run the study where it was asked to: on this machine, or on the cluster at ``--address``
     (joined first, so that what it lacks is refused before any file is written)."""
-    if prepared.config.address is None:
-        return _run(prepared, resume, resources.local_available())
+    config = prepared.config
+    if config.address is None:
+        return _run(prepared, resume, resources.local_available(), opened_storage(config, resume))
     from . import ray_tuner
 
-    with ray_tuner.ray_session(prepared.config.address):
-        return _run(prepared, resume, ray_tuner.cluster_available(prepared.config.address))
+    with ray_tuner.ray_session(config.address):
+        return _run(prepared, resume, ray_tuner.cluster_available(config.address), opened_storage(config, resume))
 
 
-def _run(prepared: Prepared, resume: bool, available: resources.Available, storage=None) -> int:
-    """``storage``: the shared --storage if ``opened_storage`` has opened it already."""
+def _run(prepared: Prepared, resume: bool, available: resources.Available, storage) -> int:
+    """``storage``: what ``opened_storage`` gave."""
     config = prepared.config
     placement = resources.place(config, available)  # e.g. GPUs asked for where there are none
-    storage = storage or opened_storage(config, resume)
     study_dir = config.study_dir()
     created = not study_dir.exists()
     study_dir.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ def write_atomic(path: Path, save: Callable[[Path], object], mode: int | None = 
     ``mode``: the file's permissions (set before it gets its name)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{socket.gethostname()}.{os.getpid()}.tmp")
+    tmp = path.with_name(f"{_temp_prefix(path)}{os.getpid()}.tmp")
     try:
         save(tmp)
         if mode is not None:
@@ -36,11 +36,17 @@ def remove_orphan_temps(path: Path) -> None:
     """Delete the temporary files of ``path`` that writers on this host left when they were killed
     (their process is gone), e.g. a decoded image cache of hundreds of MB. A writer on another
     host sharing the folder is never touched: its process cannot be seen from here."""
-    prefix = f".{path.name}.{socket.gethostname()}."
+    prefix = _temp_prefix(path)
     for tmp in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):
         pid = tmp.name[len(prefix):-len(".tmp")]
         if pid.isdigit() and not _alive(int(pid)):
             tmp.unlink(missing_ok=True)
+
+
+def _temp_prefix(path: Path) -> str:
+    """A temporary file's name up to its writer's pid: hidden, and naming the host so that writers
+    on hosts sharing a folder never collide."""
+    return f".{path.name}.{socket.gethostname()}."
 
 
 def _alive(pid: int) -> bool:
