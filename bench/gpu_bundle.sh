@@ -7,8 +7,9 @@
 # ../shared/data/cifar10-jpg.tar.gz, when present, beside it as cifar10.tar.gz.
 #
 # Build, on a machine with PyPI access:  bench/gpu_bundle.sh [--out DIR] [--keep-wheels]
-# Use, on the GPU host, from the repository root:
+# Use, on the GPU host, from the repository root (bench/gpu_check.sh does this):
 #   mkdir -p /tmp/gpu-bundle && tar -xJf bench/bundle/gpu-bundle.tar.xz -C /tmp/gpu-bundle
+#   python3 bench/bundle_prune.py /tmp/gpu-bundle/site   # the host's own copies win where they fit
 #   PYTHONPATH=/tmp/gpu-bundle/site:$PWD python3 -m search.run ...
 # PY_VERSION=3.11 builds a cp311 variant: only for testing the bundle on a 3.11 machine.
 set -euo pipefail
@@ -16,7 +17,7 @@ OUT='' KEEP_WHEELS=0 PYV=${PY_VERSION:-3.12}
 while [ $# -gt 0 ]; do case $1 in
     --out) OUT=${2:?--out needs a folder}; shift 2 ;;
     --keep-wheels) KEEP_WHEELS=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
 esac; done
 [ -n "$OUT" ] && OUT=$(realpath -m "$OUT")  # --out is relative to where you are, not the repo
@@ -32,7 +33,7 @@ PACKAGES=(ray optuna alembic Mako MarkupSafe SQLAlchemy colorlog tqdm tabulate t
     pydantic pydantic-core annotated-types typing-inspection typing_extensions
     msgpack protobuf click filelock fsspec PyYAML packaging cloudpickle
     requests urllib3 idna certifi charset-normalizer
-    pytest pluggy iniconfig Pygments)  # pytest: bench/gpu_check.sh runs the GPU tests
+    pytest pluggy iniconfig Pygments)  # pytest: bench/gpu_check.sh runs the GPU tests (a host with its own keeps it: bundle_prune.py)
 # Ray's own heavy parts that a local ray.init + ray.tune never import: Java jars, RLlib, LLM,
 # the dashboard's web client, and Serve (which needs starlette/fastapi, not bundled anyway).
 PRUNE=(ray/jars ray/rllib ray/llm ray/serve ray/dashboard/client/build)

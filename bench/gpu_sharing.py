@@ -37,6 +37,7 @@ def main() -> None:
         images = float((df["images_per_second"] * df["train_seconds"]).sum())  # per trial: rate x time
         rows.append({"concurrent": k, "gpus/trial": 1 / k if cuda else 0, "study wall s": study["wall"], "trials span s": span,
                      "images/s (all trials)": images / span, "mean images/s per trial": float(df["images_per_second"].mean())})
+        print(f"  {k} at once: {images / span:,.0f} images/s over {span:.1f} s", flush=True)  # kept if a limit cuts the rest
     print(f"\n{machine()}", file=sys.stderr)
     print(table(rows))
 

@@ -87,23 +87,28 @@ class GraphedStep:
         net, optimizer = eager.model, eager.optimizer
         saved = {k: v.clone() for k, v in net.state_dict().items()}
         momenta = {p: s["momentum_buffer"].clone() for p, s in optimizer.state.items() if "momentum_buffer" in s}
+        origin, side = torch.cuda.current_stream(), torch.cuda.Stream()
         try:
-            side = torch.cuda.Stream()
-            side.wait_stream(torch.cuda.current_stream())
+            side.wait_stream(origin)
             with torch.cuda.stream(side):
                 for _ in range(WARMUP_STEPS):
                     eager(self.x, self.y)
-            torch.cuda.current_stream().wait_stream(side)
+            origin.wait_stream(side)
             self.graph = torch.cuda.CUDAGraph()
             optimizer.zero_grad(set_to_none=True)  # backward inside the graph then writes, not adds
-            with torch.cuda.graph(self.graph):
+            with torch.cuda.graph(self.graph, stream=side):
                 with eager.autocast():
                     loss = eager.loss(eager.model(self.x), self.y)
                 loss.backward()
                 optimizer.step()  # reads its learning rate from a device tensor the schedule fills
             self.loss = loss.detach()
-        finally:  # undo the warm-up, in place: the graph holds these very tensors
-            with torch.no_grad():
+        finally:
+            # a failed capture leaves the capture stream current (torch.cuda.graph's exit stops at
+            # capture_end's error): back to the caller's stream, after the side stream's work, so
+            # an eager fallback's first step cannot overtake the restore below
+            torch.cuda.set_stream(origin)
+            origin.wait_stream(side)
+            with torch.no_grad():  # undo the warm-up, in place: the graph holds these very tensors
                 net.load_state_dict(saved)
                 for p, state in optimizer.state.items():
                     if "momentum_buffer" in state:
@@ -122,11 +127,10 @@ def make_step(capture: bool, eager: EagerStep, x: torch.Tensor, y: torch.Tensor)
     tensor (``train.uses_device_lr``); a batch off CUDA always steps eagerly."""
     if not capture or x.device.type != "cuda":
         return eager, "eager"
-    stream = torch.cuda.current_stream(x.device)
     try:
         return GraphedStep(eager, x, y), "graph"
     except Exception as err:  # e.g. an op that cannot be captured: the eager step still trains
-        torch.cuda.set_stream(stream)  # a failed capture_end leaves its capture stream current
-        reason = " ".join(f"{type(err).__name__}: {err}".split())[:200]
+        cause = err.__context__ or err  # capture_end's own error follows the one that broke the capture
+        reason = " ".join(f"{type(cause).__name__}: {cause}".split())[:200]
         log.warning("CUDA graph capture failed, training eagerly: %s", reason)
         return eager, f"eager: {reason}"

@@ -1,11 +1,16 @@
 """bench/gpu_bundle.sh without the network: it parses, answers --help and bad options, and its
-package list leaves out what the GPU host already has (a wheel of those would shadow its CUDA build)."""
+package list leaves out what the GPU host already has (a wheel of those would shadow its CUDA build);
+bench/bundle_prune.py drops from the unpacked bundle what the host has at a version that fits."""
 
 from __future__ import annotations
 
+import importlib.metadata as md
+import importlib.util
 import re
 import subprocess
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "bench" / "gpu_bundle.sh"
@@ -41,3 +46,37 @@ def test_packages_leave_out_the_host_stack_and_are_pinned():
 
 def test_bundle_folder_is_ignored():
     assert "/bench/bundle/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def fake_site(root: Path, dists: dict[str, tuple[str, list[str]]]) -> Path:
+    """A site folder of installed distributions: name -> (version, Requires-Dist lines)."""
+    for name, (version, requires) in dists.items():
+        info = root / f"{name}-{version}.dist-info"
+        info.mkdir(parents=True)
+        (root / name).mkdir()
+        (root / name / "__init__.py").write_text("")
+        (info / "METADATA").write_text("\n".join([f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}",
+                                                  *(f"Requires-Dist: {r}" for r in requires)]) + "\n")
+        (info / "RECORD").write_text(f"{name}/__init__.py,,\n{info.name}/METADATA,,\n{info.name}/RECORD,,\n")
+    return root
+
+
+@pytest.mark.parametrize("host, removed", [
+    ({"b": ("2.1", [])}, {"b"}),  # the host's b meets a's b>=2: the host's is used
+    ({"b": ("1.0", [])}, set()),  # too old for a: the bundle's stays, first on the path
+    ({"b": ("2.0", []), "c": ("2.0", [])}, {"b", "c"}),  # once b goes, nothing asks c==3 any more
+    ({"c": ("2.0", [])}, set()),  # b stays and asks c==3
+    ({"pytest": ("7.0", [])}, {"pytest"}),  # nothing in the bundle constrains it
+])
+def test_bundle_prune_leaves_the_host_its_own_packages_where_they_fit(tmp_path, host, removed):
+    prune = importlib.util.module_from_spec(spec := importlib.util.spec_from_file_location("bp", ROOT / "bench" / "bundle_prune.py"))
+    spec.loader.exec_module(prune)
+    site = fake_site(tmp_path / "site", {"a": ("1.0", ["b>=2"]), "b": ("2.5", ["c==3"]), "c": ("3.0", []),
+                                         "pytest": ("9.0", ["extra-thing; extra == 'dev'"])})
+    hosted = {d.metadata["Name"]: d for d in md.distributions(path=[str(fake_site(tmp_path / "host", host))])}
+    lines = prune.prune(site, hosted)
+    left = {d.metadata["Name"] for d in md.distributions(path=[str(site)])}
+    assert left == {"a", "b", "c", "pytest"} - removed
+    assert {p.name for p in site.iterdir() if p.is_dir() and not p.name.endswith(".dist-info")} == left
+    assert sum(line.startswith("host's") for line in lines) == len(removed)
+    assert {line.split()[1] for line in lines if line.startswith("bundle's")} == set(host) - removed
