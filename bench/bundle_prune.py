@@ -22,12 +22,15 @@ from collections import defaultdict
 from pathlib import Path
 
 
+EXTRAS = ("", "tune")  # the project installs ray[tune]: what that extra asks for counts too
+
+
 def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def requirements(dist: md.Distribution):
-    """The distribution's unconditional requirements (no extras), for this Python."""
+    """The distribution's requirements for this Python, its ``EXTRAS`` included."""
     from packaging.requirements import InvalidRequirement, Requirement
 
     for line in dist.requires or ():
@@ -35,7 +38,7 @@ def requirements(dist: md.Distribution):
             req = Requirement(line)
         except InvalidRequirement:  # a host package's odd metadata is not the bundle's concern
             continue
-        if req.marker is None or req.marker.evaluate({"extra": ""}):
+        if req.marker is None or any(req.marker.evaluate({"extra": extra}) for extra in EXTRAS):
             yield canonical(req.name), req.specifier
 
 
@@ -95,7 +98,10 @@ def main() -> None:
     site = p.parse_args().site.resolve()
     if any(Path(entry or ".").resolve() == site for entry in sys.path):
         sys.exit("bundle_prune: run it with the bundle off sys.path (it must see the host's packages alone)")
-    host = {canonical(d.metadata["Name"]): d for d in md.distributions() if d.metadata["Name"]}
+    host: dict[str, md.Distribution] = {}
+    for dist in md.distributions():  # in sys.path order: the first copy is the one Python imports
+        if dist.metadata["Name"]:
+            host.setdefault(canonical(dist.metadata["Name"]), dist)
     try:
         import packaging.requirements  # noqa: F401
     except ImportError:  # a host without packaging: the bundle's copy reads the requirements

@@ -3,7 +3,7 @@
 # in order of what matters most, each with its own limit, all within that deadline (a step that
 # would start too late is skipped, and says so); the check goes on when one fails:
 #   1. the GPU tests: a training epoch under torch.cuda.set_sync_debug_mode("error"), graph
-#      against eager losses, the eager fallback of a step that cannot be captured, complexity;
+#      against eager losses, complexity; then apart, the eager fallback of a step that cannot be captured;
 #   2. the step table: Trainer, plain eager loop, CUDA-graphed step;
 #   3. the 16-trial CIFAR-10 study with default GPU settings: wall, first result, NVML kernel share;
 #   4. 1, 2 and 4 trials sharing the GPU: total images/s;
@@ -13,8 +13,9 @@
 # On a host without Ray or Optuna it unpacks bench/bundle/gpu-bundle.tar.xz (bench/gpu_bundle.sh
 # builds it), drops what the host already has (bench/bundle_prune.py) and runs from it with
 # PYTHONPATH. CIFAR-10 comes from bench/bundle/cifar10*.tar.gz or ../shared/data/cifar10-jpg.tar.gz.
-# Try it on a CPU with GPU_CHECK_QUICK=1 (tiny settings). GPU_CHECK_STEPS=tests,study runs only
-# those steps (a rerun of what failed, within what device time is left).
+# Try it on a CPU with GPU_CHECK_QUICK=1 (tiny settings). GPU_CHECK_STEPS=tests,cache,study runs
+# only those steps (a rerun of what failed, within what device time is left; the study's figures
+# assume the image cache that the cache step builds).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT_DIR=${OUT:-/tmp}/gpu_check
@@ -23,6 +24,7 @@ DEADLINE=${GPU_CHECK_DEADLINE:-420}
 mkdir -p "$OUT_DIR" "$WORK"
 exec > >(tee "$OUT_DIR/gpu_check.log") 2>&1
 TEE=$!
+trap 'exec >&- 2>&-; wait "$TEE"' EXIT  # the log is whole before the command returns, whatever the exit
 export PYTHONUNBUFFERED=1  # a step killed at its limit keeps what it printed
 PY=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
@@ -40,8 +42,15 @@ step() {  # step NAME SECONDS COMMAND...: run within its limit and the deadline,
     if [ "$limit" -lt 15 ]; then echo "== $name: skipped, ${left}s left of the ${DEADLINE}s deadline"; return; fi
     local start=$SECONDS
     echo "== $name (limit ${limit}s, at ${start}s)"
-    timeout "$limit" "$@"
-    echo "== $name: exit $? after $((SECONDS - start))s"
+    # timeout signals its whole process group: the study's driver with it, and Ray's daemons die with
+    # their driver (kernel fate-sharing). SIGTERM lets Ray shut down; SIGKILL 10 s later if it does not.
+    # (Not `ray stop --force`: it would end every Ray on the host, other users' too.)
+    timeout -k 10 "$limit" "$@"
+    local code=$?
+    echo "== $name: exit $code after $((SECONDS - start))s"
+    if [ "$code" = 124 ] || [ "$code" = 137 ]; then  # cut off: orphaned Ray workers notice within ~20 s
+        for _ in $(seq 20); do pgrep -f "ray::" >/dev/null || break; sleep 1; done
+    fi
 }
 CIFAR=$(ls bench/bundle/cifar10*.tar.gz ../shared/data/cifar10-jpg.tar.gz 2>/dev/null | head -1)
 if [ -n "$CIFAR" ] && [ ! -d "$WORK/cifar/cifar10/train" ]; then
@@ -62,21 +71,20 @@ else
 fi
 step device 20 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 step torch 30 "$PY" -c "import torch, ray, optuna; print(torch.__version__, ray.__version__, optuna.__version__, torch.cuda.is_available())"
-step tests 60 "$PY" -m pytest -q -rs -p no:cacheprovider tests/test_step.py tests/test_complexity.py
+# the failed-capture test in a process of its own: torch builds without pytorch#180395 (2.11, it seems) leave the
+# allocator believing a capture is under way, which can fail later captures or abort the process
+PYTEST=("$PY" -m pytest -q -rs -p no:cacheprovider)
+step tests 60 "${PYTEST[@]}" -k "not cannot_be_captured" tests/test_step.py tests/test_complexity.py
+step tests-fallback 40 "${PYTEST[@]}" -k cannot_be_captured tests/test_step.py
 step step-table 75 "$PY" bench/gpu_step.py "${STEP_ARGS[@]}"
 [ "${GPU_CHECK_QUICK:-0}" = 1 ] || step cache 45 "$PY" -c "from search.data import DataSpec, load; import time; t = time.time(); \
 s = load(DataSpec('$DATA', '$WORK/data')); print(s.train_x.shape, f'{time.time() - t:.1f}s (the study below finds this cache)')"
 rm -rf "$WORK/results" "$WORK/sharing"  # a rerun on the same host starts these studies afresh
 step study 120 "$PY" bench/gpu_study.py --json "$OUT_DIR/study.json" -- "${STUDY[@]}" --results-dir "$WORK/results"
-stop_ray() { "$PY" -m ray.scripts.scripts stop --force >/dev/null 2>&1; }  # nothing left on the GPU if a limit cut a study
-stop_ray
 step sharing 100 "$PY" bench/gpu_sharing.py --results-dir "$WORK/sharing" "${SHARE[@]}"
-stop_ray
 step step-compile 60 "$PY" bench/gpu_step.py --compile --nets "$COMPILE_NETS" "${STEP_ARGS[@]}"
 for table in trials epochs; do  # the study's tables, one folder down (deeper ones do not come back)
     found=$(ls "$WORK"/results/*/$table.csv 2>/dev/null | head -1)
     [ -n "$found" ] && cp "$found" "$OUT_DIR/$table.csv"
 done
 echo "== done at ${SECONDS}s; figures in $OUT_DIR: $(ls "$OUT_DIR" | tr '\n' ' ')"
-exec >&- 2>&-
-wait "$TEE"  # the log is whole before the command returns

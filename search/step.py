@@ -94,14 +94,7 @@ class GraphedStep:
                 for _ in range(WARMUP_STEPS):
                     eager(self.x, self.y)
             origin.wait_stream(side)
-            self.graph = torch.cuda.CUDAGraph()
-            optimizer.zero_grad(set_to_none=True)  # backward inside the graph then writes, not adds
-            with torch.cuda.graph(self.graph, stream=side):
-                with eager.autocast():
-                    loss = eager.loss(eager.model(self.x), self.y)
-                loss.backward()
-                optimizer.step()  # reads its learning rate from a device tensor the schedule fills
-            self.loss = loss.detach()
+            self.loss = self._capture(eager, side)
         finally:
             # a failed capture leaves the capture stream current (torch.cuda.graph's exit stops at
             # capture_end's error): back to the caller's stream, after the side stream's work, so
@@ -113,6 +106,26 @@ class GraphedStep:
                 for p, state in optimizer.state.items():
                     if "momentum_buffer" in state:
                         state["momentum_buffer"].copy_(momenta.get(p, torch.zeros_like(p)))
+
+    def _capture(self, eager: EagerStep, side: torch.cuda.Stream) -> torch.Tensor:
+        """Records one step into ``self.graph``; the loss it will write. Raises what broke the
+        capture, not capture_end's follow-on error about it."""
+        self.graph = torch.cuda.CUDAGraph()
+        eager.optimizer.zero_grad(set_to_none=True)  # backward inside the graph then writes, not adds
+        broke = None
+        try:
+            with torch.cuda.graph(self.graph, stream=side):
+                try:
+                    with eager.autocast():
+                        loss = eager.loss(eager.model(self.x), self.y)
+                    loss.backward()
+                    eager.optimizer.step()  # reads its learning rate from a device tensor the schedule fills
+                except Exception as err:
+                    broke = err
+                    raise
+        except Exception as err:
+            raise (broke or err) from None
+        return loss.detach()
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         self.x.copy_(x, non_blocking=True)
@@ -130,7 +143,6 @@ def make_step(capture: bool, eager: EagerStep, x: torch.Tensor, y: torch.Tensor)
     try:
         return GraphedStep(eager, x, y), "graph"
     except Exception as err:  # e.g. an op that cannot be captured: the eager step still trains
-        cause = err.__context__ or err  # capture_end's own error follows the one that broke the capture
-        reason = " ".join(f"{type(cause).__name__}: {cause}".split())[:200]
+        reason = " ".join(f"{type(err).__name__}: {err}".split())[:200]
         log.warning("CUDA graph capture failed, training eagerly: %s", reason)
         return eager, f"eager: {reason}"

@@ -67,16 +67,19 @@ def fake_site(root: Path, dists: dict[str, tuple[str, list[str]]]) -> Path:
     ({"b": ("2.0", []), "c": ("2.0", [])}, {"b", "c"}),  # once b goes, nothing asks c==3 any more
     ({"c": ("2.0", [])}, set()),  # b stays and asks c==3
     ({"pytest": ("7.0", [])}, {"pytest"}),  # nothing in the bundle constrains it
+    ({"d": ("4.0", [])}, set()),  # too old for what a[tune] asks (the project installs ray[tune])
+    ({"d": ("6.0", [])}, {"d"}),
 ])
 def test_bundle_prune_leaves_the_host_its_own_packages_where_they_fit(tmp_path, host, removed):
     prune = importlib.util.module_from_spec(spec := importlib.util.spec_from_file_location("bp", ROOT / "bench" / "bundle_prune.py"))
     spec.loader.exec_module(prune)
-    site = fake_site(tmp_path / "site", {"a": ("1.0", ["b>=2"]), "b": ("2.5", ["c==3"]), "c": ("3.0", []),
-                                         "pytest": ("9.0", ["extra-thing; extra == 'dev'"])})
+    site = fake_site(tmp_path / "site", {"a": ("1.0", ["b>=2", "d>=5; extra == 'tune'"]), "b": ("2.5", ["c==3"]),
+                                         "c": ("3.0", []), "d": ("5.0", []),
+                                         "pytest": ("9.0", ["d>=99; extra == 'dev'"])})
     hosted = {d.metadata["Name"]: d for d in md.distributions(path=[str(fake_site(tmp_path / "host", host))])}
     lines = prune.prune(site, hosted)
     left = {d.metadata["Name"] for d in md.distributions(path=[str(site)])}
-    assert left == {"a", "b", "c", "pytest"} - removed
+    assert left == {"a", "b", "c", "d", "pytest"} - removed
     assert {p.name for p in site.iterdir() if p.is_dir() and not p.name.endswith(".dist-info")} == left
     assert sum(line.startswith("host's") for line in lines) == len(removed)
     assert {line.split()[1] for line in lines if line.startswith("bundle's")} == set(host) - removed

@@ -3,6 +3,7 @@ rate held in a device tensor that the schedule and checkpoints handle as a numbe
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -105,6 +106,43 @@ class ReadsBackInForward(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.net(x)
         return out if bool(out.isfinite().all()) else out.nan_to_num()
+
+
+class FakeCapture:
+    """torch.cuda.graph on a CPU: its exit fails as CUDA's capture_end does, after an error inside
+    the capture (or always, with ``end_fails``)."""
+
+    end_fails = False
+
+    def __init__(self, graph, stream=None) -> None:
+        pass
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, kind, err, tb) -> None:
+        if err is not None or self.end_fails:
+            raise RuntimeError("capture_end: operation failed due to a previous error during capture")
+
+
+class Unsupported(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError("an op that cannot be captured")
+
+
+@pytest.mark.parametrize("model, end_fails, expected", [
+    (Unsupported(), False, "an op that cannot be captured"),  # what broke it, not capture_end's follow-on
+    (nn.Linear(3, 3), True, "capture_end"),  # the body was fine: capture_end's own error
+])
+def test_a_failed_capture_reports_what_broke_it(monkeypatch, model, end_fails, expected):
+    monkeypatch.setattr(torch.cuda, "graph", FakeCapture)
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", lambda: None)
+    monkeypatch.setattr(FakeCapture, "end_fails", end_fails)
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+    step = GraphedStep.__new__(GraphedStep)  # only its capture, which needs no stream on a CPU
+    step.x, step.y = torch.zeros(2, 3), torch.zeros(2, dtype=torch.long)
+    with pytest.raises(Exception, match=expected):
+        step._capture(EagerStep(model, nn.CrossEntropyLoss(), optimizer, contextlib.nullcontext), side=None)
 
 
 @cuda
