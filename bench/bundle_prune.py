@@ -76,17 +76,21 @@ def prune(site: Path, host: dict[str, md.Distribution]) -> list[str]:
                                if dep == name and not meets(version, [spec])})
             lines.append(f"bundle's {name} {version} over host's {host[name].version} (the bundle needs {wanted})"
                          + (f"; too far from what host's {', '.join(shadowed)} needs" if shadowed else ""))
+    remove_empty_folders(site)  # once, after every removal: the bundle holds thousands of folders
     return lines
 
 
 def remove(site: Path, dist: md.Distribution) -> None:
-    """Every file its RECORD lists, its .dist-info folder, and the folders left empty."""
+    """Every file its RECORD lists, and its .dist-info folder."""
     for file in dist.files or ():
         path = (site / file).resolve()
         if path.is_relative_to(site) and path.is_file():
             path.unlink()
         if file.name == "METADATA" and file.parent.name.endswith(".dist-info"):
             shutil.rmtree(site / file.parent, ignore_errors=True)  # e.g. licence files RECORD missed
+
+
+def remove_empty_folders(site: Path) -> None:
     for folder in sorted((p for p in site.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
         if not any(folder.iterdir()):
             folder.rmdir()

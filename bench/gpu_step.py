@@ -74,19 +74,9 @@ def plain(spec: NetSpec, device: torch.device):
 
 
 def measure(name: str, spec: NetSpec, args, device: torch.device) -> dict:
-    splits = synthetic(args.batch * args.steps)
     x = torch.randn(args.batch, 3, 32, 32, device=device).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (args.batch,), device=device)
     row = {"net": name, "MMACs": complexity(spec, 32).macs / 1e6}
-    if not args.compile:
-        row["Trainer img/s"], row["Trainer epoch-1 s"] = trainer_rate(spec, splits, args.batch, device)
-        row["eager img/s"] = step_rate(plain(spec, device), x, y, args.steps, device)
-    if device.type == "cuda" and not args.compile:
-        start = time.perf_counter()
-        graphed = GraphedStep(plain(spec, device), x, y)
-        row["capture s"] = time.perf_counter() - start
-        row["graph img/s"] = step_rate(graphed, x, y, args.steps, device)
-        row["Trainer / graph"] = row["Trainer img/s"] / row["graph img/s"]
     if args.compile:  # alone: the graph's figures come from the run without --compile
         eager = plain(spec, device)
         eager.model = torch.compile(eager.model, mode="reduce-overhead" if device.type == "cuda" else "default")
@@ -94,6 +84,16 @@ def measure(name: str, spec: NetSpec, args, device: torch.device) -> dict:
         eager(x, y)
         row["compile s"] = time.perf_counter() - start
         row["compiled img/s"] = step_rate(eager, x, y, args.steps, device)
+    else:
+        splits = synthetic(args.batch * args.steps)
+        row["Trainer img/s"], row["Trainer epoch-1 s"] = trainer_rate(spec, splits, args.batch, device)
+        row["eager img/s"] = step_rate(plain(spec, device), x, y, args.steps, device)
+        if device.type == "cuda":
+            start = time.perf_counter()
+            graphed = GraphedStep(plain(spec, device), x, y)
+            row["capture s"] = time.perf_counter() - start
+            row["graph img/s"] = step_rate(graphed, x, y, args.steps, device)
+            row["Trainer / graph"] = row["Trainer img/s"] / row["graph img/s"]
     row["TFLOP/s (best)"] = 6 * row["MMACs"] * 1e6 * max(v for k, v in row.items() if k.endswith("img/s")) / 1e12
     return row
 
