@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from blocks import presets
-from search.data import DataSpec, Splits, load
+from search.data.datasets import DataSpec, Splits, load
 
 REPO = Path(__file__).resolve().parent.parent
 # benchmarks 1 and 2: a network typical of the default study, and a dense ResNet-18 for small images
@@ -110,7 +110,8 @@ def run_study(argv: list[str]) -> dict:
     import datetime
     import resource
 
-    from search import results, run
+    from search import results
+    from search import run
 
     began, start = datetime.datetime.now(), time.perf_counter()
     code = run.main(argv)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from _common import cifar_subset_dir, machine, run_study
-from search import analysis
+from search.results import analysis
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

@@ -24,8 +24,9 @@ from torch.profiler import ProfilerActivity, profile
 
 from _common import NETS, dataset, machine, matmul_gflops, table
 from blocks import build, complexity
-from search.batches import DeviceData
-from search.train import TrainConfig, Trainer
+from search.data.batches import DeviceData
+from search.config.train import TrainConfig
+from search.training.train import Trainer
 
 CATEGORIES = {  # operator-name substrings; the first that matches wins
     "conv backward": ("convolution_backward",),

@@ -27,7 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from _common import table
 from blocks import NetSpec, build, complexity, presets
-from search.config import DEFAULT_MAX_MMACS
+from search.config.study import DEFAULT_MAX_MMACS
 from spaces import SPACES, Budget
 
 PRESETS = ("resnet18", "resnet50", "resnext50_32x4d")

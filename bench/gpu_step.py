@@ -21,10 +21,11 @@ from torch import nn
 
 from _common import machine, table
 from blocks import NetSpec, StageSpec, build, complexity, presets
-from search.batches import DeviceData
-from search.data import Splits
-from search.step import EagerStep, GraphedStep
-from search.train import TrainConfig, Trainer
+from search.data.batches import DeviceData
+from search.data.datasets import Splits
+from search.training.step import EagerStep, GraphedStep
+from search.config.train import TrainConfig
+from search.training.train import Trainer
 
 SEARCHED = NetSpec(tuple(StageSpec(2, w, s, "bottleneck", 0.5, c) for w, s, c in ((64, 1, 8), (128, 2, 16), (256, 2, 32))),
                    stem="small", stem_width=32, in_channels=3, num_classes=10)

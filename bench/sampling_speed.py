@@ -30,8 +30,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from _common import table
 from blocks import NetSpec, complexity
-from search import optuna_study
-from search.config import DEFAULT_MAX_MMACS
+from search.study import optuna_study
+from search.config.study import DEFAULT_MAX_MMACS
 from spaces import SPACES, Budget, BudgetError
 
 BUDGETS = {  # the default study's digits budget, and a narrow CIFAR-sized band

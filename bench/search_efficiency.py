@@ -30,7 +30,7 @@ import pandas as pd
 
 from _common import CIFAR_ARCHIVE, cifar_subset_dir
 from search import results
-from search.optuna_study import hypervolume  # Optuna's, behind the project's one Optuna module
+from search.study.optuna_study import hypervolume  # Optuna's, behind the project's one Optuna module
 
 ROOT = Path(__file__).resolve().parent.parent
 

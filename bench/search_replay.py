@@ -32,11 +32,12 @@ import pandas as pd
 
 from _common import machine
 
-from search import optuna_study, results
-from search.config import StudyConfig
-from search.pool import Pool, leave_one_out
-from search.replay import best_at, replay, spent_to_reach
-from search.train import TrainConfig
+from search.study import optuna_study
+from search import results
+from search.config.study import StudyConfig
+from search.study.pool import Pool, leave_one_out
+from search.study.replay import best_at, replay, spent_to_reach
+from search.config.train import TrainConfig
 
 POOL = Path(__file__).resolve().parent / "pool" / "resnext-cifar400-e6.csv"
 ARMS = {  # StudyConfig fields of each arm; the rest are the study defaults (TPE, ASHA, stopped = pruned)

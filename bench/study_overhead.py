@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from _common import machine, run_study, table
-from search.resources import CPU_CONCURRENCY
+from search.study.resources import CPU_CONCURRENCY
 
 
 def shares(wall: float, df, slots: int) -> dict[str, float]:

@@ -26,9 +26,10 @@ from torchvision import transforms
 
 from _common import NETS, dataset, machine, matmul_gflops, table
 from blocks import NetSpec, build, complexity
-from search.batches import DeviceData
-from search.data import Splits
-from search.train import TrainConfig, Trainer, seeded_net
+from search.data.batches import DeviceData
+from search.data.datasets import Splits
+from search.config.train import TrainConfig
+from search.training.train import Trainer, seeded_net
 
 
 class ArrayImages(torch.utils.data.Dataset):

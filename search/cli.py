@@ -15,17 +15,8 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def one_line(err: BaseException) -> str:
-    """An exception as one short line: its type and its message with white space folded."""
-    text = " ".join(str(err).split()) or "no message"
-    return f"{type(err).__name__}: {text}"[:300]
 
 
-def require_int(flag: str, value: object, low: int) -> int:
-    """``value`` if it is an integer (not a bool) >= ``low``; else ValueError naming ``flag``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{flag} must be an integer >= {low}, got {value!r}")
-    return value
 
 
 def run_main(prog: str, body: Callable[[], int]) -> int:

@@ -8,7 +8,8 @@ import sys
 from spaces import SPACES, Budget
 from spaces.describe import describe
 
-from .cli import OneLineParser, require_int, run_main
+from search.cli import OneLineParser, run_main
+from search.core.errors import require_int
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -34,7 +35,7 @@ def budget_from(args: argparse.Namespace) -> Budget:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    from . import optuna_study
+    from search.study import optuna_study
 
     optuna_study.quiet()
     def body() -> int:

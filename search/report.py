@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import plots, results
-from .analysis import at_epoch, best, by_configuration, default_epoch, edf, grouping_key, grouping_table, pareto
-from .cli import OneLineParser, require_int, run_main
+from search.results import plots
+from search.results import tables as results
+from search.results.analysis import at_epoch, best, by_configuration, default_epoch, edf, grouping_key, grouping_table, pareto
+from search.cli import OneLineParser, run_main
+from search.core.errors import require_int
 
 FRONT_COLUMNS = ["trial", "accuracy", "test_accuracy", "macs", "params", "max_cardinality", "flop_reduction",
                  "speedup_vs_dense"]

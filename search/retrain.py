@@ -19,12 +19,15 @@ import pandas as pd
 
 from blocks import NetSpec
 
-from . import driver, io, results
-from .analysis import mean_interval, best, pareto
-from .cli import OneLineParser, gpus_arg, require_int, run_main
-from .config import StudyConfig
-from .data import DataSpec, load
-from .plan import QueuedTrial
+from search.study import pipeline as driver
+from search.core import io
+from search.results import tables as results
+from search.results.analysis import mean_interval, best, pareto
+from search.cli import OneLineParser, gpus_arg, run_main
+from search.core.errors import require_int
+from search.config.study import StudyConfig
+from search.data.datasets import DataSpec, load
+from search.training.plan import QueuedTrial
 
 COLUMNS = ["trial", "seed", "epochs", "accuracy", "test_accuracy", "params", "macs", "throughput", "latency_ms",
            "speedup_vs_dense", "images_per_second", "state", "retrain_trial", "weights"]
@@ -91,7 +94,7 @@ def retrain_config(parent: StudyConfig, study_dir: Path, args, count: int) -> St
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     args.command = " ".join(["python -m search.retrain", *(sys.argv[1:] if argv is None else argv)])
-    from . import optuna_study
+    from search.study import optuna_study
 
     optuna_study.quiet()
     return run_main("python -m search.retrain", lambda: retrain(args))

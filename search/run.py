@@ -10,10 +10,9 @@ from typing import Any
 
 import spaces
 
-from .cli import OneLineParser, gpus_arg, run_main
-from .config import OBJECTIVES, SAMPLERS, SCHEDULERS, STOPPED_AS, StudyConfig
-from .step import STEP_MODES
-from .train import TrainConfig
+from search.cli import OneLineParser, gpus_arg, run_main
+from search.config.study import OBJECTIVES, SAMPLERS, SCHEDULERS, STOPPED_AS, StudyConfig
+from search.config.train import STEP_MODES, TrainConfig
 
 DEFAULTS = StudyConfig()
 
@@ -110,7 +109,8 @@ def grid_size(space: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from . import driver, optuna_study  # after argument parsing, so --help stays instant
+    from search.study import pipeline as driver  # after argument parsing, so --help stays instant
+    from search.study import optuna_study
 
     optuna_study.quiet()
 

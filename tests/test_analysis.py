@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from search import analysis, results
+from search.results import analysis
+from search import results
 
 
 def random_table(n: int, seed: int = 0) -> pd.DataFrame:

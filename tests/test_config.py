@@ -7,8 +7,8 @@ from dataclasses import fields
 
 import pytest
 
-from search.config import StudyConfig
-from search.train import TrainConfig
+from search.config.study import StudyConfig
+from search.config.train import TrainConfig
 
 
 def test_the_config_holds_a_train_config_whose_seed_is_the_studys():

@@ -7,8 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from search.batches import DeviceData, random_crop, random_flip
-from search.data import DataSpec, load
+from search.data.batches import DeviceData, random_crop, random_flip
+from search.data.datasets import DataSpec, load
 
 
 def test_digits_splits_are_fixed_disjoint_and_uint8():
@@ -117,7 +117,7 @@ def _spec(root, tmp_path):
 def test_an_image_over_the_pixel_limit_refuses_the_dataset(tmp_path, jpeg_tree, size, limit):
     from pathlib import Path
 
-    from search.imagefolder import MAX_PIXELS, load_imagefolder
+    from search.data.imagefolder import MAX_PIXELS, load_imagefolder
 
     root = jpeg_tree(tmp_path / "tree", split=False)
     bomb = _png_1bit(root / "dog" / "bomb.png", *size)

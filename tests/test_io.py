@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from search import io
+from search.core import io
 
 
 def test_write_atomic_replaces_the_file_and_leaves_no_temp(tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from search.lock import StudyLock, StudyLocked
+from search.core.lock import StudyLock, StudyLocked
 
 
 def test_lock_is_exclusive_and_released(tmp_path):
@@ -20,7 +20,7 @@ def test_lock_is_exclusive_and_released(tmp_path):
     assert not (tmp_path / ".lock").exists()
 
 
-HOLD = ("import sys, time; sys.path.insert(0, {root!r}); from search.lock import StudyLock; "
+HOLD = ("import sys, time; sys.path.insert(0, {root!r}); from search.core.lock import StudyLock; "
         "lock = StudyLock({folder!r}); lock.acquire(); print('up', flush=True); time.sleep(30)")
 
 
@@ -51,7 +51,7 @@ def test_a_live_holder_is_named_and_a_killed_one_frees_the_study(tmp_path):
 
 def test_of_drivers_racing_for_one_study_exactly_one_wins(tmp_path):
     go = tmp_path / "go"
-    code = ("import os, sys, time; sys.path.insert(0, {root!r}); from search.lock import StudyLock, StudyLocked\n"
+    code = ("import os, sys, time; sys.path.insert(0, {root!r}); from search.core.lock import StudyLock, StudyLocked\n"
             "print('ready', flush=True)\nwhile not os.path.exists({go!r}): time.sleep(0.001)\n"
             "try:\n    StudyLock({folder!r}).acquire(); print('won', flush=True); time.sleep(60)\n"
             "except StudyLocked:\n    print('refused', flush=True)")

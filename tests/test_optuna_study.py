@@ -9,9 +9,9 @@ from optuna.trial import TrialState
 
 import spaces
 from blocks import complexity
-from search.config import StudyConfig
-from search.optuna_study import StudyProposer, define_trial, epoch_rows, hypervolume, make_sampler, trial_rows
-from search.train import TrainConfig
+from search.config.study import StudyConfig
+from search.study.optuna_study import StudyProposer, define_trial, epoch_rows, hypervolume, make_sampler, trial_rows
+from search.config.train import TrainConfig
 
 BUDGET = spaces.Budget(8, 1, 10, max_macs=2_000_000)
 
@@ -104,7 +104,7 @@ def test_rows_carry_the_schema_columns_and_rays_own_error():
 
 
 def test_epoch_rows_add_up_and_a_runs_first_report_replaces_them():
-    from search import schema
+    from search.results import schema
 
     p = proposer()
     plan = p.ask()
@@ -146,6 +146,6 @@ def test_the_seed_changes_what_a_sampler_proposes(name):
     ("sqlite:///results/x/optuna.db", "sqlite:///results/x/optuna.db"),
 ])
 def test_every_credential_in_a_url_is_masked(url, masked):
-    from search.optuna_study import mask_password
+    from search.study.optuna_study import mask_password
 
     assert mask_password(url) == masked and "s3cret" not in mask_password(url)

@@ -12,9 +12,9 @@ import pytest
 import spaces
 from blocks import complexity
 from search import results
-from search.config import StudyConfig
-from search.pool import Pool, PoolEntry, leave_one_out
-from search.train import TrainConfig
+from search.config.study import StudyConfig
+from search.study.pool import Pool, PoolEntry, leave_one_out
+from search.config.train import TrainConfig
 
 EPOCHS = 4
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from search.progress import Progress
+from search.study.progress import Progress
 
 
 def test_the_first_result_is_shown_at_once_off_a_terminal():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from search.ray_tuner import StudySearcher, trial_name
+from search.study.ray_tuner import StudySearcher, trial_name
 
 
 class FakeProposer:
@@ -44,9 +44,9 @@ def test_ray_trial_folders_are_named_by_optuna_number():
 
 def test_pareto_asha_keeps_every_non_dominated_trial_and_stops_dominated_ones():
     from blocks import NetSpec, StageSpec, complexity
-    from search.config import StudyConfig
-    from search.plan import make_plan
-    from search.ray_tuner import ParetoASHA
+    from search.config.study import StudyConfig
+    from search.training.plan import make_plan
+    from search.study.ray_tuner import ParetoASHA
 
     scheduler = ParetoASHA(("accuracy", "macs"), image_size=8, max_t=10, grace_period=1)
     widths = {"big": 64, "mid": 48, "cheap": 8, "bad": 72}
@@ -67,10 +67,10 @@ def replayed(settings: dict, accuracies: list[float]) -> list[bool]:
     """The decisions of a study's scheduler, driven without Ray, on trials reporting ``accuracies``
     at epoch 1 in turn."""
     from blocks import NetSpec, StageSpec
-    from search.config import StudyConfig
-    from search.plan import make_plan
-    from search.ray_tuner import ReplayedScheduler
-    from search.train import TrainConfig
+    from search.config.study import StudyConfig
+    from search.training.plan import make_plan
+    from search.study.ray_tuner import ReplayedScheduler
+    from search.config.train import TrainConfig
 
     config = StudyConfig(train=TrainConfig(epochs=9), **settings)
     scheduler = ReplayedScheduler(config, image_size=8)

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from search.config import StudyConfig
-from search.replay import best_at, replay, result, spent_to_reach
-from search.train import TrainConfig
+from search.config.study import StudyConfig
+from search.study.replay import best_at, replay, result, spent_to_reach
+from search.config.train import TrainConfig
 from test_pool import EPOCHS, synthetic_pool
 
 

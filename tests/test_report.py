@@ -11,7 +11,8 @@ import optuna
 import pandas as pd
 import pytest
 
-from search import analysis, results
+from search.results import analysis
+from search import results
 from search.report import main
 
 
@@ -111,7 +112,7 @@ def test_report_to_a_path_that_is_a_file_is_one_line_exit_2(small_study, tmp_pat
 
 
 def test_storage_urls_are_printed_with_passwords_masked():
-    from search.optuna_study import mask_password
+    from search.study.optuna_study import mask_password
 
     masked = mask_password("postgresql://alice:s3cret@db.example:5432/optuna")
     assert "s3cret" not in masked and "alice" in masked and "db.example" in masked

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from search import resources
-from search.config import StudyConfig
-from search.resources import Available, Placement, place
+from search.study import resources
+from search.config.study import StudyConfig
+from search.study.resources import Available, Placement, place
 from search.run import main
 
 CPU_BOX = Available(((2, 0),))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from search import results, schema
+from search import results
+from search.results import schema
 
 ROWS = [
     {"trial": 0, "state": "COMPLETE", "accuracy": 0.9, "macs": 100, "max_cardinality": 1, "param_reduction": 0.0,
@@ -61,7 +62,7 @@ def test_a_study_folder_written_by_the_version_before_the_schema_loads_unchanged
     """tests/data/v0-study: a 3-trial digits study written by commit 105d632, before the schema."""
     from pathlib import Path
 
-    from search.config import StudyConfig
+    from search.config.study import StudyConfig
 
     folder = Path(__file__).resolve().parent / "data" / "v0-study"
     raw = pd.read_parquet(folder / "trials.parquet")

@@ -15,11 +15,12 @@ import torch
 
 from blocks import NetSpec, StageSpec, build
 from search import results
-from search.batches import DeviceData
-from search.data import DataSpec, load
+from search.data.batches import DeviceData
+from search.data.datasets import DataSpec, load
 from search.retrain import main as retrain
 from search.run import main as run
-from search.train import TrainConfig, Trainer
+from search.config.train import TrainConfig
+from search.training.train import Trainer
 from spaces.templates import TOLERANCE
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from search.config import StudyConfig, default_name
+from search.config.study import StudyConfig, default_name
 from search.run import main
 
 BAD = [
@@ -128,7 +128,8 @@ def test_resume_refuses_a_storage_that_lost_the_study_and_changes_nothing(databa
     (None, None, None),
 ])
 def test_a_resume_supplies_the_password_that_study_json_never_holds(stored, given, result):
-    from search.driver import StudyError, with_storage_secret
+    from search.core.errors import StudyError
+    from search.study.pipeline import with_storage_secret
 
     config = StudyConfig(storage=stored)
     if result is None or "://" in result and " " not in result:
@@ -170,7 +171,7 @@ def test_a_results_dir_that_is_a_file_is_one_line_exit_2(tmp_path, capsys, under
 def test_a_full_disk_is_one_line_and_leaves_no_folder_to_block_a_retry(tmp_path, monkeypatch, capsys):
     import errno
 
-    from search import io
+    from search.core import io
 
     def full(path, save, mode=None):
         tmp = path.with_name(f".{path.name}.tmp")
@@ -195,7 +196,8 @@ def start_events(monkeypatch):
     import threading
     import time
 
-    from search import driver, ray_tuner
+    from search.study import pipeline as driver
+    from search.study import ray_tuner
 
     events: list[tuple[str, str]] = []
 
@@ -239,7 +241,7 @@ def test_an_unreachable_storage_is_refused_before_data_from_files_loads_or_ray_s
 
 
 def test_a_ctrl_c_before_the_study_runs_is_one_line_and_exit_130(tmp_path, monkeypatch, capsys):
-    from search import driver
+    from search.study import pipeline as driver
 
     def interrupted(spec):
         raise KeyboardInterrupt

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from blocks import NetSpec, StageSpec
-from search import schema
-from search.config import StudyConfig
-from search.plan import make_plan, plan_columns
+from search.results import schema
+from search.config.study import StudyConfig
+from search.training.plan import make_plan, plan_columns
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "results.md"
 

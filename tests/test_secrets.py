@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from search.masking import mask_password
+from search.core.masking import mask_password
 from search.run import main
 
 PLANTED = "Pl4nted-s3cret"

@@ -11,11 +11,12 @@ import torch
 from torch import nn
 
 from blocks import NetSpec, StageSpec, build
-from search import train
-from search.batches import DeviceData
-from search.data import DataSpec, load
-from search.step import DivergedError, DivergenceWatch, EagerStep, GraphedStep
-from search.train import TrainConfig, Trainer, seeded_net
+from search.training import train
+from search.data.batches import DeviceData
+from search.data.datasets import DataSpec, load
+from search.training.step import DivergedError, DivergenceWatch, EagerStep, GraphedStep
+from search.config.train import TrainConfig
+from search.training.train import Trainer, seeded_net
 
 SPEC = NetSpec((StageSpec(1, 16, 1, "bottleneck", 0.5, 2), StageSpec(1, 32, 2, "bottleneck", 0.5, 4)),
                stem_width=16, in_channels=1, num_classes=10)

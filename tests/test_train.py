@@ -8,12 +8,13 @@ import pytest
 import torch
 
 from blocks import NetSpec, StageSpec, build
-from search import schema
-from search.batches import DeviceData
-from search.data import DataSpec, load
-from search.train import DivergedError, TrainConfig, Trainer, seeded_net
-from search.plan import TrialPlan, checkpoint_path
-from search.trial import load_checkpoint, run_trial, save_checkpoint
+from search.results import schema
+from search.data.batches import DeviceData
+from search.data.datasets import DataSpec, load
+from search.config.train import TrainConfig
+from search.training.train import DivergedError, Trainer, seeded_net
+from search.training.plan import TrialPlan, checkpoint_path
+from search.training.trial import load_checkpoint, run_trial, save_checkpoint
 
 SPEC = NetSpec((StageSpec(1, 16, 1, "bottleneck", 0.5, 2), StageSpec(1, 32, 2, "bottleneck", 0.5, 4)),
                stem_width=16, in_channels=1, num_classes=10)

@@ -7,9 +7,9 @@ import pytest
 
 import spaces
 from search import results
-from search.config import StudyConfig
-from search.optuna_study import StudyProposer, define_trial, integer_params, open_study, trial_rows
-from search.warm_start import TOP, warm_queue
+from search.config.study import StudyConfig
+from search.study.optuna_study import StudyProposer, define_trial, integer_params, open_study, trial_rows
+from search.study.warm_start import TOP, warm_queue
 
 OLD = spaces.Budget(8, 1, 10, max_macs=2_000_000)
 NEW = spaces.Budget(8, 1, 10, max_macs=400_000)

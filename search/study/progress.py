@@ -9,7 +9,7 @@ from typing import TextIO
 
 import pandas as pd
 
-from .schema import FINISHED
+from search.results.schema import FINISHED
 
 
 class Progress:

@@ -19,10 +19,10 @@ import pandas as pd
 import spaces
 from blocks import complexity
 
-from .config import StudyConfig
-from .plan import TrialPlan
-from .pool import Pool, PoolEntry
-from .resources import CPU_CONCURRENCY
+from search.config.study import StudyConfig
+from search.training.plan import TrialPlan
+from search.study.pool import Pool, PoolEntry
+from search.study.resources import CPU_CONCURRENCY
 
 
 @dataclass
@@ -48,7 +48,8 @@ def replay(config: StudyConfig, pool: Pool, trial_epochs: int, channels: int = 3
     trial, state, the pool entry it replayed, epochs, accuracy (best validation so far),
     test_accuracy, macs and params (of the proposed spec), spent (trial-epochs spent by the
     study when it finished) and clock (simulated seconds)."""
-    from . import optuna_study, ray_tuner
+    from search.study import optuna_study
+    from search.study import ray_tuner
 
     if config.epochs != pool.epochs:
         raise ValueError(f"the pool was recorded with {pool.epochs} epochs; the study asks for {config.epochs}")

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import one_line
-from .io import remove_orphan_temps, write_atomic
+from search.core.errors import one_line
+from search.core.io import remove_orphan_temps, write_atomic
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
 # 8192 x 8192 = 64 Mi pixels per image: more than any camera photo, and a search trains on images

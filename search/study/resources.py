@@ -9,7 +9,7 @@ import math
 import os
 from dataclasses import dataclass, replace
 
-from .config import StudyConfig
+from search.config.study import StudyConfig
 
 CPU_CONCURRENCY = 2  # trials at once on CPUs unless --max-concurrent says otherwise (as before GPUs were automatic)
 

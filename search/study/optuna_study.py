@@ -22,10 +22,11 @@ from optuna.trial import TrialState
 
 import spaces
 
-from . import results, schema
-from .masking import mask_password
-from .config import StudyConfig
-from .plan import QueuedTrial, TrialPlan, make_plan, plan_columns
+from search.results import tables as results
+from search.results import schema
+from search.core.masking import mask_password
+from search.config.study import StudyConfig
+from search.training.plan import QueuedTrial, TrialPlan, make_plan, plan_columns
 
 FINISHED = tuple(TrialState[name] for name in schema.FINISHED)
 HISTORY_ATTR = "epoch_history"  # a trial's epochs-table rows, {epoch: row}, stored as each epoch is reported

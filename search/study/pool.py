@@ -18,7 +18,7 @@ import pandas as pd
 
 from blocks import NetSpec, complexity
 
-from . import results
+from search.results import tables as results
 
 # Why these features: at a fixed epoch budget, accuracy follows capacity (params) and shape
 # (depth, stage count, last width); grouping changes what a parameter buys. Chosen among five

@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from . import schema
+from search.results import schema
 
 MAXIMISE = {"accuracy", "test_accuracy", "throughput", "speedup_vs_dense", "param_reduction", "flop_reduction"}
 

@@ -14,8 +14,9 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from . import io, schema
-from .analysis import best, edf, grouping_table, pareto, trends
+from search.core import io
+from search.results import schema
+from search.results.analysis import best, edf, grouping_table, pareto, trends
 
 __all__ = [  # the public API: the table, and its analysis re-exported
     "best", "edf", "epochs_table", "grouping_table", "load", "load_epochs", "load_many", "pareto", "study_path", "summary", "table", "trends", "typed",

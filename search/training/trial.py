@@ -21,14 +21,14 @@ import torch
 
 from blocks import build
 
-from . import io as files
-from . import schema
-from .batches import DeviceData
-from .cli import one_line
-from .data import Splits
-from .plan import TrialPlan
-from .speed import measure
-from .train import EpochMetrics, Trainer, seeded_net
+from search.core import io as files
+from search.results import schema
+from search.data.batches import DeviceData
+from search.core.errors import one_line
+from search.data.datasets import Splits
+from search.training.plan import TrialPlan
+from search.training.speed import measure
+from search.training.train import EpochMetrics, Trainer, seeded_net
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .imagefolder import load_imagefolder
-from .io import file_in_the_way
+from search.data.imagefolder import load_imagefolder
+from search.core.io import file_in_the_way
 
 SPLIT_SEED = 0  # fixed: every study on a dataset compares trials on the same validation images
 TORCHVISION = {"cifar10": "CIFAR10", "cifar100": "CIFAR100", "fashionmnist": "FashionMNIST", "mnist": "MNIST"}

@@ -15,10 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from . import results
-from .analysis import best, pareto, sampled_parameters
-from .config import StudyConfig
-from .plan import QueuedTrial
+from search.results import tables as results
+from search.results.analysis import best, pareto, sampled_parameters
+from search.config.study import StudyConfig
+from search.training.plan import QueuedTrial
 
 TOP = 3  # earlier trials taken from a single-objective study
 

@@ -18,17 +18,20 @@ import pandas as pd
 
 import spaces
 
-from . import io, resources, results
-from .checks import StudyError, check_address, check_results_dir, check_splits, check_storage_path
-from .config import StudyConfig
-from .data import DataSpec, Splits, load
-from .data import check as check_data
-from .lock import StudyLock, StudyLocked
-from .masking import mask_password
-from .plan import QueuedTrial
-from .warm_start import warm_queue
-from .progress import Progress
-from .schema import FINISHED
+from search.core import io
+from search.study import resources
+from search.results import tables as results
+from search.core.errors import StudyError
+from search.study.refusals import check_address, check_results_dir, check_splits, check_storage_path
+from search.config.study import StudyConfig
+from search.data.datasets import DataSpec, Splits, load
+from search.data.datasets import check as check_data
+from search.core.lock import StudyLock, StudyLocked
+from search.core.masking import mask_password
+from search.training.plan import QueuedTrial
+from search.study.warm_start import warm_queue
+from search.study.progress import Progress
+from search.results.schema import FINISHED
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def saved_config(config: StudyConfig, saved: Path) -> StudyConfig | None:
         return StudyConfig.from_json(saved.read_text())
     if not config.storage or (config.storage.startswith("sqlite:///") and not Path(config.storage[10:]).exists()):
         return None  # nothing shared to resume from (and no empty SQLite file left behind)
-    from . import optuna_study
+    from search.study import optuna_study
 
     text = optuna_study.stored_config(optuna_study.open_storage(config.storage), config.name)
     return None if text is None else replace(StudyConfig.from_json(text), storage=config.storage)
@@ -108,7 +111,7 @@ def launch(config: StudyConfig, resume: bool, overrides: dict[str, Any]) -> int:
         return run(with_data(config, resume, load(spec)), resume)
     available = resources.local_available()
     resources.place(config, available)  # e.g. GPUs asked for where there are none
-    from . import ray_tuner
+    from search.study import ray_tuner
 
     storage = opened_storage(config, resume)  # e.g. an unreachable --storage: refused before Ray starts
     loading = in_background(lambda: load(spec))
@@ -162,7 +165,7 @@ def run(prepared: Prepared, resume: bool) -> int:
     config = prepared.config
     if config.address is None:
         return _run(prepared, resume, resources.local_available(), opened_storage(config, resume))
-    from . import ray_tuner
+    from search.study import ray_tuner
 
     with ray_tuner.ray_session(config.address):
         return _run(prepared, resume, ray_tuner.cluster_available(config.address), opened_storage(config, resume))
@@ -189,7 +192,7 @@ def opened_storage(config: StudyConfig, resume: bool):
     """The shared --storage, opened (None without one): refused, before any file is written, if
     it cannot be reached or already holds a study of this name when not resuming; a resume whose
     table has finished trials that no storage holds any more is refused too."""
-    from . import optuna_study  # Optuna's storage, then Ray, load only once the input is valid
+    from search.study import optuna_study  # Optuna's storage, then Ray, load only once the input is valid
 
     storage = None
     if config.storage:
@@ -211,7 +214,7 @@ class Placed:
 
 
 def _run_in(prepared: Prepared, resume: bool, storage, study_dir: Path, placed: Placed) -> int:
-    from . import optuna_study
+    from search.study import optuna_study
 
     config = prepared.config
     with StudyLock(study_dir):
@@ -252,7 +255,8 @@ def check_resumable(config: StudyConfig, held: int | None) -> None:
 
 
 def _run_locked(prepared: Prepared, study, stale: list, placed: Placed) -> int:
-    from . import optuna_study, ray_tuner
+    from search.study import optuna_study
+    from search.study import ray_tuner
 
     config = resources.applied(prepared.config, placed.placement)  # study.json keeps "auto"; trials get numbers
     splits = prepared.splits

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from .masking import mask_words
+from search.core.masking import mask_words
 
 LOCK_NAME = ".lock"
 

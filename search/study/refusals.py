@@ -6,15 +6,11 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from . import io
-from .cli import one_line
-from .config import StudyConfig
-from .data import Splits
-from .masking import mask_password
-
-
-class StudyError(ValueError):
-    """A study cannot start as asked; the message says what to do."""
+from search.core import io
+from search.core.errors import StudyError, one_line
+from search.config.study import StudyConfig
+from search.data.datasets import Splits
+from search.core.masking import mask_password
 
 
 def check_splits(config: StudyConfig, splits: Splits) -> None:

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import torch
 
-from .data import Splits
+from search.data.datasets import Splits
 
 
 def random_crop(x: torch.Tensor, pad: int, generator: torch.Generator) -> torch.Tensor:

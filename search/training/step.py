@@ -18,7 +18,6 @@ from torch import nn
 
 log = logging.getLogger(__name__)
 
-STEP_MODES = ("auto", "eager", "graph")  # auto: graph on CUDA, eager elsewhere
 CHECK_EVERY = 10  # steps between looks at the divergence flag
 WARMUP_STEPS = 3  # eager steps on a side stream before capture (cuDNN and allocator settle)
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from blocks import NetSpec, complexity, grouping_reduction
 
-from . import io
-from .config import StudyConfig
-from .train import TrainConfig
+from search.core import io
+from search.config.study import StudyConfig
+from search.config.train import TrainConfig
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from typing import Any
 
 from spaces import Budget
 
-from .cli import require_int
-from .train import TrainConfig
+from search.core.errors import require_int
+from search.config.train import TrainConfig
 
 SAMPLERS = ("tpe", "random", "nsga2", "gp", "qmc", "grid")
 SCHEDULERS = ("asha", "fifo")

@@ -24,13 +24,13 @@ from ray.tune.search import ConcurrencyLimiter, Searcher
 
 from blocks import complexity
 
-from .analysis import pareto_order
-from .config import StudyConfig
-from .data import Splits
-from .plan import TrialPlan
-from .progress import Progress
-from .resources import Available
-from .trial import run_trial
+from search.results.analysis import pareto_order
+from search.config.study import StudyConfig
+from search.data.datasets import Splits
+from search.training.plan import TrialPlan
+from search.study.progress import Progress
+from search.study.resources import Available
+from search.training.trial import run_trial
 
 
 class Proposer(Protocol):
