@@ -1,5 +1,5 @@
 """Scale-out on loopback: the same study on a Ray cluster of 1 node and of 2 nodes (``ray start``,
-1 CPU each, as in tests/test_cluster.py), joined with ``--address`` and checkpointing to a
+1 CPU each, as in tests/study/test_cluster.py), joined with ``--address`` and checkpointing to a
 shared ``--storage-path``. Reports trials per minute and training images per second, over the
 time from the first trial's start to the last one's end and over the whole command.
 

@@ -9,7 +9,7 @@ the CPU, (b) on the ``meta`` device (no data, no arithmetic: the fastest exact w
 Both FlopCounterMode times include building the network, since that is what a count from a spec
 costs. Each time is the median of ``--repeats``, in CPU seconds of this process, with torch on
 one thread. The MACs must equal FlopCounterMode's total / 2 and the params the built network's,
-on both devices (as tests/test_complexity.py checks them), or the script exits 1.
+on both devices (as tests/blocks/test_complexity.py checks them), or the script exits 1.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from spaces import SPACES, Budget
 
 PRESETS = ("resnet18", "resnet50", "resnext50_32x4d")
 SAMPLED_SPACES = ("resnext", "anynet")
-BUDGETS = {  # the default study's digits budget, and tests/test_spaces.py's CIFAR-sized one
+BUDGETS = {  # the default study's digits budget, and tests/spaces/test_spaces.py's CIFAR-sized one
     "digits": Budget.from_millions(8, 1, 10, max_mmacs=DEFAULT_MAX_MMACS["digits"]),
     "cifar": Budget.from_millions(32, 3, 10, min_mmacs=5.0, max_mmacs=50.0),
 }
@@ -107,7 +107,7 @@ def flop_count(case: Case, device: str) -> tuple[int, int]:
 
 
 def measure(case: Case, repeats: int, calls: int) -> Row:
-    """Counts and times of one case; equality as tests/test_complexity.py checks it."""
+    """Counts and times of one case; equality as tests/blocks/test_complexity.py checks it."""
     cx = complexity(case.spec, case.image_size)
     counts = [flop_count(case, device) for device in ("cpu", "meta")]
     equal = all(params == cx.params and flops % 2 == 0 and flops // 2 == cx.macs for params, flops in counts)

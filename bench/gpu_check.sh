@@ -74,8 +74,8 @@ step torch 30 "$PY" -c "import torch, ray, optuna; print(torch.__version__, ray.
 # the failed-capture test in a process of its own: torch builds without pytorch#180395 (2.11, it seems) leave the
 # allocator believing a capture is under way, which can fail later captures or abort the process
 PYTEST=("$PY" -m pytest -q -rs -p no:cacheprovider)
-step tests 60 "${PYTEST[@]}" -k "not cannot_be_captured" tests/test_step.py tests/test_complexity.py
-step tests-fallback 40 "${PYTEST[@]}" -k cannot_be_captured tests/test_step.py
+step tests 60 "${PYTEST[@]}" -k "not cannot_be_captured" tests/training/test_step.py tests/blocks/test_complexity.py
+step tests-fallback 40 "${PYTEST[@]}" -k cannot_be_captured tests/training/test_step.py
 step step-table 75 "$PY" bench/gpu_step.py "${STEP_ARGS[@]}"
 [ "${GPU_CHECK_QUICK:-0}" = 1 ] || step cache 45 "$PY" -c "from search.data import DataSpec, load; import time; t = time.time(); \
 s = load(DataSpec('$DATA', '$WORK/data')); print(s.train_x.shape, f'{time.time() - t:.1f}s (the study below finds this cache)')"

@@ -5,7 +5,7 @@
 
 For each space, budget and sampler, ``--trials`` trials are asked of an in-memory study, the
 space turns each into a spec and the study is told the spec's MACs (so TPE moves, as in
-tests/test_spaces.py). Every spec is checked: a NetSpec within the budget is valid; a trial the
+tests/spaces/test_spaces.py). Every spec is checked: a NetSpec within the budget is valid; a trial the
 space cannot fit (BudgetError) is not, and lowers the valid fraction; a spec outside the budget
 is a bug, and makes the script exit 1.
 

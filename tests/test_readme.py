@@ -34,7 +34,7 @@ def test_readme_example_runs(code, tmp_path, monkeypatch, request):
     exec(compile(code, str(README), "exec"), {})
 
 
-@pytest.mark.parametrize("ref", sorted(set(re.findall(r"tests/test_\w+\.py(?:::\w+)?", README.read_text()))))
+@pytest.mark.parametrize("ref", sorted(set(re.findall(r"tests/(?:\w+/)?test_\w+\.py(?:::\w+)?", README.read_text()))))
 def test_every_test_the_readme_cites_exists(ref):
     path, _, name = ref.partition("::")
     source = (README.parent / path).read_text()

@@ -122,7 +122,7 @@ def test_storage_urls_are_printed_with_passwords_masked():
 def test_a_study_written_before_epochs_were_recorded_is_reported_from_its_complete_trials(tmp_path, capsys):
     from pathlib import Path
 
-    v0 = Path(__file__).resolve().parent / "data" / "v0-study"
+    v0 = Path(__file__).resolve().parent / "fixtures" / "v0-study"
     shutil.copytree(v0, tmp_path / "v0")
     assert main([str(tmp_path / "v0"), "--out", str(tmp_path / "r")]) == 0
     assert "complete trials at their final epoch (no epochs table)" in capsys.readouterr().out

@@ -102,7 +102,7 @@ def test_help_lists_the_flags(capsys):
         assert flag in out
 
 
-V0_STUDY = Path(__file__).resolve().parent / "data" / "v0-study"  # 3 finished trials, no optuna.db beside them
+V0_STUDY = Path(__file__).resolve().parent / "fixtures" / "v0-study"  # 3 finished trials, no optuna.db beside them
 
 
 @pytest.mark.parametrize("database", ["deleted", "emptied"])

@@ -26,7 +26,7 @@ HOLD = ("import sys, time; sys.path.insert(0, {root!r}); from search.core.lock i
 
 def holding(folder) -> subprocess.Popen:
     """A process that holds the study in ``folder`` until killed."""
-    code = HOLD.format(root=str(Path(__file__).resolve().parent.parent), folder=str(folder))
+    code = HOLD.format(root=str(Path(__file__).resolve().parents[2]), folder=str(folder))
     proc = subprocess.Popen([sys.executable, "-c", code, "--storage", "postgresql://a:s3cret@db/x"],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "up"
@@ -55,7 +55,7 @@ def test_of_drivers_racing_for_one_study_exactly_one_wins(tmp_path):
             "print('ready', flush=True)\nwhile not os.path.exists({go!r}): time.sleep(0.001)\n"
             "try:\n    StudyLock({folder!r}).acquire(); print('won', flush=True); time.sleep(60)\n"
             "except StudyLocked:\n    print('refused', flush=True)")
-    code = code.format(root=str(Path(__file__).resolve().parent.parent), folder=str(tmp_path / "study"), go=str(go))
+    code = code.format(root=str(Path(__file__).resolve().parents[2]), folder=str(tmp_path / "study"), go=str(go))
     (tmp_path / "study").mkdir()
     drivers = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(6)]
     try:

@@ -19,7 +19,7 @@ from blocks import NetSpec, complexity, grouping_reduction
 from search import results
 from search.run import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--space", "resnext", "--dataset", "digits", "--budget-mmacs", "0.4", "--seed", "3"]
 
 

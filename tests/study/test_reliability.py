@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "fault_injection.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "fault_injection.py"
 
 
 def load_script():

@@ -42,7 +42,7 @@ def assert_valid(name: str, budget: Budget, pairs) -> None:
         assert (spec.in_channels, spec.num_classes) == (budget.in_channels, budget.num_classes)
         assert space(optuna.trial.FixedTrial(params), budget) == spec
         assert all("/" not in key for key in params)
-    for params, spec in random.Random(0).sample(pairs, 5):  # tests/test_complexity.py checks more shapes
+    for params, spec in random.Random(0).sample(pairs, 5):  # tests/blocks/test_complexity.py checks more shapes
         assert sum(p.numel() for p in build(spec).parameters()) == complexity(spec, budget.image_size).params
 
 

@@ -59,12 +59,12 @@ def test_summary_counts_states_failures_and_groups_by_cardinality():
 
 
 def test_a_study_folder_written_by_the_version_before_the_schema_loads_unchanged():
-    """tests/data/v0-study: a 3-trial digits study written by commit 105d632, before the schema."""
+    """tests/fixtures/v0-study: a 3-trial digits study written by commit 105d632, before the schema."""
     from pathlib import Path
 
     from search.config.study import StudyConfig
 
-    folder = Path(__file__).resolve().parent / "data" / "v0-study"
+    folder = Path(__file__).resolve().parents[1] / "fixtures" / "v0-study"
     raw = pd.read_parquet(folder / "trials.parquet")
     df = results.load(folder)
     assert list(df.columns[: len(schema.NAMES)]) == list(schema.NAMES) and len(df) == 3

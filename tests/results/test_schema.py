@@ -11,7 +11,7 @@ from search.results import schema
 from search.config.study import StudyConfig
 from search.training.plan import make_plan, plan_columns
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "results.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "results.md"
 
 
 def test_docs_results_md_is_generated_from_the_schema():

@@ -17,7 +17,7 @@ from search import results
 from search.run import main
 
 pytestmark = pytest.mark.cluster
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--space", "resnext", "--dataset", "digits", "--budget-mmacs", "0.4", "--seed", "1", "--epochs", "2"]
 
 
