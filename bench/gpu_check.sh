@@ -77,7 +77,7 @@ PYTEST=("$PY" -m pytest -q -rs -p no:cacheprovider)
 step tests 60 "${PYTEST[@]}" -k "not cannot_be_captured" tests/training/test_step.py tests/blocks/test_complexity.py
 step tests-fallback 40 "${PYTEST[@]}" -k cannot_be_captured tests/training/test_step.py
 step step-table 75 "$PY" bench/gpu_step.py "${STEP_ARGS[@]}"
-[ "${GPU_CHECK_QUICK:-0}" = 1 ] || step cache 45 "$PY" -c "from search.data import DataSpec, load; import time; t = time.time(); \
+[ "${GPU_CHECK_QUICK:-0}" = 1 ] || step cache 45 "$PY" -c "from search.data.datasets import DataSpec, load; import time; t = time.time(); \
 s = load(DataSpec('$DATA', '$WORK/data')); print(s.train_x.shape, f'{time.time() - t:.1f}s (the study below finds this cache)')"
 rm -rf "$WORK/results" "$WORK/sharing"  # a rerun on the same host starts these studies afresh
 step study 120 "$PY" bench/gpu_study.py --json "$OUT_DIR/study.json" -- "${STUDY[@]}" --results-dir "$WORK/results"

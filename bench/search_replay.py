@@ -37,21 +37,23 @@ from search import results
 from search.config.study import StudyConfig
 from search.study.pool import Pool, leave_one_out
 from search.study.replay import best_at, replay, spent_to_reach
+from search.config.schedule import ScheduleConfig
 from search.config.train import TrainConfig
 
 POOL = Path(__file__).resolve().parent / "pool" / "resnext-cifar400-e6.csv"
+FIFO = {"schedule": ScheduleConfig(scheduler="fifo")}
 ARMS = {  # StudyConfig fields of each arm; the rest are the study defaults (TPE, ASHA, stopped = pruned)
     "default": {},
-    "random": {"sampler": "random", "scheduler": "fifo"},
+    "random": {"sampler": "random", **FIFO},
     "random+asha": {"sampler": "random"},
-    "tpe+fifo": {"scheduler": "fifo"},
-    "tpe stopped=complete": {"stopped_as": "complete"},
+    "tpe+fifo": FIFO,
+    "tpe stopped=complete": {"schedule": ScheduleConfig(stopped_as="complete")},
     "gp+asha": {"sampler": "gp"},
-    "gp+fifo": {"sampler": "gp", "scheduler": "fifo"},
+    "gp+fifo": {"sampler": "gp", **FIFO},
     "nsga2+asha": {"sampler": "nsga2"},
     "qmc+asha": {"sampler": "qmc"},
     "pareto default": {"objectives": ("accuracy", "macs")},
-    "pareto random": {"objectives": ("accuracy", "macs"), "sampler": "random", "scheduler": "fifo"},
+    "pareto random": {"objectives": ("accuracy", "macs"), "sampler": "random", **FIFO},
     "pareto nsga2+asha": {"objectives": ("accuracy", "macs"), "sampler": "nsga2"},
 }
 
@@ -60,7 +62,7 @@ def base_config(pool: Pool) -> StudyConfig:
     """The recording study's data, budget and training, with the search settings of a new
     study's defaults (the recording's own were random and FIFO)."""
     recorded, default = StudyConfig.from_json(json.dumps(pool.provenance["config"])), StudyConfig()
-    search = ("sampler", "scheduler", "stopped_as", "objectives", "grace_period", "reduction_factor", "brackets")
+    search = ("sampler", "schedule", "objectives")
     return replace(recorded, name="replay", results_dir="/nonexistent", storage=None, warm_start=(),
                    **{name: getattr(default, name) for name in search})
 
@@ -133,9 +135,9 @@ def _reference(arm: str, runs: dict) -> str:
 def schedule(name: str) -> dict:
     """'asha g1 r3 b1' -> grace period 1, reduction factor 3, 1 bracket; 'fifo' -> no stopping."""
     if name == "fifo":
-        return {"scheduler": "fifo"}
+        return FIFO
     grace, rf, brackets = (part[1:] for part in name.split()[1:])
-    return {"grace_period": int(grace), "reduction_factor": float(rf), "brackets": int(brackets)}
+    return {"schedule": ScheduleConfig(grace_period=int(grace), reduction_factor=float(rf), brackets=int(brackets))}
 
 
 def faithfulness(pool: Pool, real: list[Path]) -> None:

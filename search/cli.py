@@ -36,11 +36,3 @@ def run_main(prog: str, body: Callable[[], int]) -> int:
         return 130
 
 
-def gpus_arg(text: str) -> float | str:
-    """--gpus-per-trial: 'auto' or a number of GPUs."""
-    if text == "auto":
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected auto or a number, got {text!r}") from None

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from spaces import SPACES, Budget
-from spaces.describe import describe
+from spaces.summary import describe
 
 from search.cli import OneLineParser, run_main
 from search.core.errors import require_int

@@ -13,16 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from search.results import plots
+from search.results import plots, schema
 from search.results import tables as results
 from search.results.analysis import at_epoch, best, by_configuration, default_epoch, edf, grouping_key, grouping_table, pareto
 from search.cli import OneLineParser, run_main
+from search.study import refusals
 from search.core.errors import require_int
-
-FRONT_COLUMNS = ["trial", "accuracy", "test_accuracy", "macs", "params", "max_cardinality", "flop_reduction",
-                 "speedup_vs_dense"]
-TOP_COLUMNS = FRONT_COLUMNS + ["param_reduction", "latency_ms", "dense_latency_ms"]
-
 
 def parse(argv: list[str] | None):
     p = OneLineParser(prog="python -m search.report", description=__doc__)
@@ -62,8 +58,8 @@ def tables(df: pd.DataFrame, front: pd.DataFrame, top: int) -> dict[str, pd.Data
     grouping["note"] = grouping["trials"].map(lambda n: "fewer than 3 trials" if n < 3 else "")
     named = {
         "Accuracy against grouping": grouping,
-        "Pareto front: accuracy against MACs": front[extra + FRONT_COLUMNS],
-        f"Top {top} trials": best(df, top)[extra + TOP_COLUMNS],
+        "Pareto front: accuracy against MACs": front[extra + schema.view("front")],
+        f"Top {top} trials": best(df, top)[extra + schema.view("top")],
     }
     designs = by_configuration(df)
     if len(designs) and (designs["runs"] > 1).any():
@@ -115,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(args) -> int:
+    refusals.check_results_dir(args.results_dir)
     require_int("--top", args.top, 1)
     if args.at_epoch is not None:
         require_int("--at-epoch", args.at_epoch, 1)

@@ -13,24 +13,25 @@ import json
 import sys
 import warnings
 from dataclasses import dataclass, replace
+from typing import Any
 from pathlib import Path
 
 import pandas as pd
 
 from blocks import NetSpec
 
-from search.study import pipeline as driver
 from search.core import io
+from search.results import schema
 from search.results import tables as results
 from search.results.analysis import mean_interval, best, pareto
-from search.cli import OneLineParser, gpus_arg, run_main
+from search.cli import OneLineParser, run_main
+from search.config.flags import add_flags, given
+from search.config.schedule import ScheduleConfig
 from search.core.errors import require_int
 from search.config.study import StudyConfig
-from search.data.datasets import DataSpec, load
 from search.training.plan import QueuedTrial
 
-COLUMNS = ["trial", "seed", "epochs", "accuracy", "test_accuracy", "params", "macs", "throughput", "latency_ms",
-           "speedup_vs_dense", "images_per_second", "state", "retrain_trial", "weights"]
+RUNTIME = {"resources", "address", "storage_path", "results_dir"}  # the flags a retraining takes from the study
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,8 @@ def parse(argv: list[str] | None):
     pick.add_argument("--trials", type=int, nargs="+", help="these trial numbers")
     p.add_argument("--seeds", type=int, default=3, help="seeds per finalist (default 3)")
     p.add_argument("--epochs", type=int, required=True, help="epochs of each retraining")
-    p.add_argument("--results-dir", default="results")
-    p.add_argument("--cpus-per-trial", type=float)
-    p.add_argument("--gpus-per-trial", type=gpus_arg, help="auto (default), or GPUs per trial; 0: CPUs")
-    p.add_argument("--gpu-share", type=float, help="with --gpus-per-trial auto, the share of a GPU each trial gets")
-    p.add_argument("--max-concurrent", type=int)
-    p.add_argument("--address", help="a Ray cluster to join (default: the study's)")
-    p.add_argument("--storage-path", help="shared folder or URI for checkpoints and networks "
-                                          "(default: the study's, under <it>/<study>/retrain)")
     p.add_argument("--export", choices=["onnx"], help="also write each network as ONNX (needs the onnx package)")
+    add_flags(p, StudyConfig, only=RUNTIME)  # where and how the retraining runs (default: as the study did)
     return p.parse_args(argv)
 
 
@@ -79,28 +73,35 @@ def finalists(table: pd.DataFrame, args) -> list[int]:
     return sorted(int(n) for n in chosen["trial"])  # plain ints: they become Optuna choices
 
 
-def retrain_config(parent: StudyConfig, study_dir: Path, args, count: int) -> StudyConfig:
-    runtime = {k: v for k, v in (("cpus_per_trial", args.cpus_per_trial), ("gpus_per_trial", args.gpus_per_trial),
-                                 ("gpu_share", args.gpu_share),
-                                 ("max_concurrent", args.max_concurrent), ("address", args.address)) if v is not None}
+def retrain_config(parent: StudyConfig, study_dir: Path, runtime: dict[str, Any], count: int, epochs: int) -> StudyConfig:
+    """The retraining as a study of its own in ``<study>/retrain``: the finalists' fixed specs,
+    each seed run to the end, with the study's data and training settings."""
     # the retraining's own checkpoints and networks go where the study's trials went: <that>/retrain
-    shared = args.storage_path or (parent.trial_root() if parent.storage_path else None)
+    shared = runtime.get("storage_path") or (parent.trial_root() if parent.storage_path else None)
+    resources = replace(parent.resources, **runtime.get("resources", {}))
     return replace(parent, space="retrain", name="retrain", results_dir=str(study_dir), trials=count, sampler="random",
-                   scheduler="fifo", objectives=("accuracy",), repeats=1, warm_start=(), storage=None, storage_path=shared,
+                   schedule=ScheduleConfig(scheduler="fifo"), objectives=("accuracy",), repeats=1, warm_start=(),
+                   storage=None, storage_path=shared, address=runtime.get("address", parent.address), resources=resources,
                    seed=parent.seed + 1_000_003,  # seeds apart from the search's (its seed + trial number)
-                   save_weights=True, train=replace(parent.train, epochs=args.epochs), **runtime)
+                   save_weights=True, train=replace(parent.train, epochs=epochs))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     args.command = " ".join(["python -m search.retrain", *(sys.argv[1:] if argv is None else argv)])
-    from search.study import optuna_study
 
-    optuna_study.quiet()
-    return run_main("python -m search.retrain", lambda: retrain(args))
+    def body() -> int:
+        from search.study import optuna_study
+
+        optuna_study.quiet()
+        return retrain(args)
+
+    return run_main("python -m search.retrain", body)
 
 
 def retrain(args) -> int:
+    from search.study import pipeline, refusals
+
     require_int("--seeds", args.seeds, 1)
     require_int("--epochs", args.epochs, 1)
     if args.top is not None:
@@ -109,36 +110,36 @@ def retrain(args) -> int:
         check_onnx()
         if args.storage_path and io.is_uri(args.storage_path):
             raise ValueError("--export onnx writes beside local networks: give a folder as --storage-path, not a URI")
-    study_dir = results.study_path(args.study, args.results_dir)
+    refusals.check_results_dir(args.results_dir or "results")
+    study_dir = results.study_path(args.study, args.results_dir or "results")
     table = results.load(study_dir)
     chosen = finalists(table, args)
     parent = StudyConfig.from_json((study_dir / "study.json").read_text())
-    config = retrain_config(parent, study_dir, args, len(chosen) * args.seeds)
-    plan = {"finalists": chosen, "seeds": args.seeds, "epochs": args.epochs}
-    resume = check_resume(config.study_dir(), plan)
+    runtime = given(args, StudyConfig, only=RUNTIME)
+    runtime.pop("results_dir", None)  # where the study is, not where the retraining goes
+    config = retrain_config(parent, study_dir, runtime, len(chosen) * args.seeds, args.epochs)
+    plan = json.dumps({"finalists": chosen, "seeds": args.seeds, "epochs": args.epochs})
     specs = {int(n): NetSpec.from_json(a) for n, a in zip(table["trial"], table["arch"]) if n in chosen}
-    splits = load(DataSpec(config.dataset, config.data_dir, config.download))
     queue = tuple(QueuedTrial({"finalist": n, "seed_index": s}, {}) for n in chosen for s in range(args.seeds))
-    prepared = driver.Prepared(config, splits, config.budget(splits.image_size, splits.channels, splits.num_classes),
-                               FinalistSpace(specs, args.seeds), None, queue, resume_command=args.command)
-    if not resume:
-        config.study_dir().mkdir(parents=True)
-        io.write_text_atomic(config.study_dir() / "retrain.json", json.dumps(plan))
-    code = driver.run(prepared, resume)
+    request = pipeline.Request(config, resume=check_resume(config.study_dir(), plan), given=runtime,
+                               space=FinalistSpace(specs, args.seeds), queue=queue, files=(("retrain.json", plan),),
+                               resume_command=args.command)
+    prepared = pipeline.prepare(request)
+    code = pipeline.execute(prepared)
     out = retrain_table(config)
     results.write(out, study_dir, "retrain")
     print(summary(out, table))
     if args.export == "onnx":
-        export_onnx(out, splits.image_size)
+        export_onnx(out, prepared.splits.image_size)
     return code
 
 
-def check_resume(folder: Path, plan: dict) -> bool:
+def check_resume(folder: Path, plan: str) -> bool:
     """True when an earlier run of the same retraining is there to continue."""
     saved = folder / "retrain.json"
     if not folder.exists():
         return False
-    if not saved.exists() or json.loads(saved.read_text()) != plan:
+    if not saved.exists() or json.loads(saved.read_text()) != json.loads(plan):
         raise ValueError(f"{folder} holds another retraining ({saved.read_text() if saved.exists() else 'unreadable'}); "
                          f"remove that folder to start this one")
     return True
@@ -147,11 +148,11 @@ def check_resume(folder: Path, plan: dict) -> bool:
 def retrain_table(config: StudyConfig) -> pd.DataFrame:
     df = results.load(config.study_dir())
     if "finalist" not in df:  # stopped before any retraining was asked for
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=schema.view("retrain"))
     out = df.rename(columns={"trial": "retrain_trial", "finalist": "trial"})
     out["weights"] = [str(io.join(config.trial_root(), "models", f"{n:05d}.pt")) if s == "COMPLETE" else None
                       for n, s in zip(out["retrain_trial"], out["state"])]
-    return out[COLUMNS].sort_values(["trial", "seed"]).reset_index(drop=True)
+    return out[schema.view("retrain")].sort_values(["trial", "seed"]).reset_index(drop=True)
 
 
 def summary(out: pd.DataFrame, table: pd.DataFrame) -> str:

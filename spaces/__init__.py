@@ -2,13 +2,13 @@
 
 A space calls only ``trial.suggest_*`` and returns a spec that fits the budget; it builds no
 modules, does no I/O and has no randomness of its own, so ``space(FixedTrial(params), budget)``
-replays a stored trial exactly.
+replays a stored trial exactly. ``Space`` and its optional capabilities (``GridSpace``,
+``CountableSpace``) are declared in ``protocol.py``; ``summary.py`` summarises a space.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Callable
 
 import optuna
 
@@ -16,12 +16,11 @@ from blocks import NetSpec
 
 from .anynet import ANYNETX, AnyNetSpace
 from .budget import Budget, BudgetError
+from .protocol import CountableSpace, GridSpace, Space
 from .resnet import ResNetSpace
 from .resnext import ResNeXtSpace
 from .resnext_v2 import ResNeXtV2Space
 from .templates import ResNeXtTemplates
-
-Space = Callable[[optuna.Trial, Budget], NetSpec]
 
 SPACES: dict[str, Space] = {
     "resnet": ResNetSpace(), "resnext": ResNeXtSpace(), "resnext_v2": ResNeXtV2Space(),
@@ -38,23 +37,29 @@ def get(name: str) -> Space:
     if ":" not in name:
         raise ValueError(f"unknown space {name!r}: choose from {', '.join(SPACES)} or give package.module:function")
     module_name, _, attr = name.partition(":")
+    if not module_name.strip() or not attr.strip():
+        raise ValueError(f"space {name!r}: give both parts of package.module:function")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise ValueError(f"space {name!r}: cannot import module {module_name!r} ({err})") from None
+    except Exception as err:  # a relative name (TypeError), a syntax error, or whatever the module's top level raises
+        raise ValueError(f"space {name!r}: cannot import module {module_name!r} ({_one_line(err)})") from None
     space = getattr(module, attr, None)
-    if not callable(space):
+    if not isinstance(space, Space):
         raise ValueError(f"space {name!r}: module {module_name!r} has no callable {attr!r}")
     return space
 
 
 def grid_of(space: Space, name: str) -> dict[str, list]:
     """The choices a space declares for a grid search (``space.grid()``); ValueError if none."""
-    grid = getattr(space, "grid", None)
-    if not callable(grid):
-        with_grid = [n for n, s in SPACES.items() if callable(getattr(s, "grid", None))]
+    if not isinstance(space, GridSpace):
+        with_grid = [n for n, s in SPACES.items() if isinstance(s, GridSpace)]
         raise ValueError(f"--sampler grid: space {name!r} declares no grid of choices; these do: {', '.join(with_grid)}")
-    return grid()
+    return space.grid()
+
+
+def _one_line(err: Exception) -> str:
+    """``Type: message`` on one line and short: user code's errors can span many lines."""
+    return " ".join(f"{type(err).__name__}: {err}".split())[:300]
 
 
 def _check_spec(spec: object, budget: Budget) -> None:
@@ -80,7 +85,7 @@ def check_budget(space: Space, budget: Budget, samples: int = 64, seed: int = 0)
             failed += 1
             continue
         except Exception as err:  # a user space's own bug: its message, in one line
-            raise ValueError(f"the space raised {type(err).__name__}: {' '.join(str(err).split())[:300]}") from None
+            raise ValueError(f"the space raised {_one_line(err)}") from None
         _check_spec(spec, budget)
     if failed == samples:
         raise BudgetError(f"no network of the space fits the budget ({budget.describe()}): widen the MACs/params bounds")
@@ -91,4 +96,5 @@ def check_budget(space: Space, budget: Budget, samples: int = 64, seed: int = 0)
         )
 
 
-__all__ = ["SPACES", "AnyNetSpace", "Budget", "BudgetError", "ResNeXtSpace", "ResNeXtTemplates", "ResNeXtV2Space", "ResNetSpace", "Space", "check_budget", "get", "grid_of"]
+__all__ = ["SPACES", "AnyNetSpace", "Budget", "BudgetError", "CountableSpace", "GridSpace", "ResNeXtSpace", "ResNeXtTemplates",
+           "ResNeXtV2Space", "ResNetSpace", "Space", "check_budget", "get", "grid_of"]

@@ -39,6 +39,3 @@ class ResNetSpace:
         widths = len({quantize(w) for w in range(self.min_width, self.max_width + 1)})
         per_stage = self.max_depth * widths
         return sum(per_stage**n for n in range(1, budget.max_stages + 1))
-
-
-space = ResNetSpace()

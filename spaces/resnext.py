@@ -60,6 +60,3 @@ class ResNeXtSpace:
         widths = len({quantize(w) for w in range(self.min_width, self.max_width + 1)})
         per_stage = self.max_depth * widths * len(self.bottleneck_ratios) * len(self.cardinalities)
         return sum(per_stage**n for n in range(1, budget.max_stages + 1))
-
-
-space = ResNeXtSpace()

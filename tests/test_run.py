@@ -129,7 +129,7 @@ def test_resume_refuses_a_storage_that_lost_the_study_and_changes_nothing(databa
 ])
 def test_a_resume_supplies_the_password_that_study_json_never_holds(stored, given, result):
     from search.core.errors import StudyError
-    from search.study.pipeline import with_storage_secret
+    from search.study.resume import with_storage_secret
 
     config = StudyConfig(storage=stored)
     if result is None or "://" in result and " " not in result:
@@ -190,9 +190,8 @@ def test_a_full_disk_is_one_line_and_leaves_no_folder_to_block_a_retry(tmp_path,
 
 @pytest.fixture
 def start_events(monkeypatch):
-    """What launch does, in order, with the thread each ran on: the data's load (slow, then
+    """What a command does, in order, with the thread each ran on: the data's load (slow, then
     refused: the study itself is not these tests' business) and Ray's start."""
-    import contextlib
     import threading
     import time
 
@@ -207,29 +206,19 @@ def start_events(monkeypatch):
         events.append(("load ends", threading.current_thread().name))
         raise driver.StudyError("stop here")
 
-    @contextlib.contextmanager
-    def session(address, local=None):
+    def start(session):
         events.append(("ray starts", threading.current_thread().name))
-        yield
 
     monkeypatch.setattr(driver, "load", slow_load)
-    monkeypatch.setattr(ray_tuner, "ray_session", session)
+    monkeypatch.setattr(ray_tuner.RaySession, "start", start)
     return events
 
 
-@pytest.mark.parametrize("dataset, overlapped", [("imagefolder", True), ("digits", False)])
-def test_a_local_ray_starts_while_data_from_files_loads(dataset, overlapped, tmp_path, start_events):
-    import threading
-
+@pytest.mark.parametrize("dataset", ["imagefolder", "digits"])
+def test_every_refusal_comes_before_ray_starts_even_one_that_needs_the_data(dataset, tmp_path, start_events):
     name = f"imagefolder:{tmp_path}" if dataset == "imagefolder" else dataset
     assert main(["--dataset", name, "--results-dir", str(tmp_path / "results")]) == 2
-    order = [e for e, _ in start_events]
-    if overlapped:  # Ray started before the load ended, the load on a thread of its own
-        assert sorted(order) == ["load ends", "load starts", "ray starts"]
-        assert order.index("ray starts") < order.index("load ends")
-        assert dict(start_events)["load starts"] != threading.main_thread().name
-    else:  # the embedded data loads in an instant: first, on this thread
-        assert order == ["load starts", "load ends"]
+    assert [e for e, _ in start_events] == ["load starts", "load ends"]  # prepared whole; Ray never started
     assert not (tmp_path / "results").exists()
 
 

@@ -90,7 +90,7 @@ def load(path_or_study: str | os.PathLike, results_dir: str | os.PathLike = "res
     path = study_path(path_or_study, results_dir)
     parquet = path / "trials.parquet"
     table = parquet if parquet.exists() else path / "trials.csv"
-    df = pd.read_parquet(table) if table == parquet else pd.read_csv(table)
+    df = _read(table)
     try:
         return typed(df)
     except ValueError as err:
@@ -102,8 +102,18 @@ def load_epochs(path_or_study: str | os.PathLike, results_dir: str | os.PathLike
     before epochs were recorded)."""
     path = study_path(path_or_study, results_dir)
     parquet, csv = path / "epochs.parquet", path / "epochs.csv"
-    rows = pd.read_parquet(parquet) if parquet.exists() else pd.read_csv(csv) if csv.exists() else []
+    rows = _read(parquet) if parquet.exists() else _read(csv) if csv.exists() else []
     return epochs_table(rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows)
+
+
+def _read(table: Path) -> pd.DataFrame:
+    """A table file as written; a damaged one is a one-line ValueError that says how to mend it."""
+    try:
+        return pd.read_parquet(table) if table.suffix == ".parquet" else pd.read_csv(table)
+    except (ValueError, OSError) as err:  # pyarrow's and pandas' parse errors are ValueErrors
+        detail = " ".join(str(err).replace(f"'{table}'", "it").split())[:160]
+        raise ValueError(f"{table} cannot be read ({detail}): a study's own run rewrites it "
+                         "from its Optuna storage (python -m search.run --name NAME --resume), or restore it") from None
 
 
 def load_many(paths: Iterable[str | os.PathLike], results_dir: str | os.PathLike = "results") -> pd.DataFrame:
@@ -125,9 +135,7 @@ def summary(df: pd.DataFrame, k: int = 5) -> str:
     if top.empty:
         lines.append("no complete trial yet")
         return "\n".join(lines)
-    columns = ["trial", "accuracy", "test_accuracy", "params", "macs", "max_cardinality", "param_reduction",
-               "flop_reduction", "speedup_vs_dense"]
-    lines += ["", f"best {len(top)} trials:", top[columns].to_string(index=False, float_format=lambda v: f"{v:.4f}")]
+    lines += ["", f"best {len(top)} trials:", top[schema.view("summary")].to_string(index=False, float_format=lambda v: f"{v:.4f}")]
     lines += ["", "accuracy against grouping (complete trials):",
               grouping_table(df).to_string(index=False, float_format=lambda v: f"{v:.4f}")]
     return "\n".join(lines)

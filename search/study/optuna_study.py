@@ -17,7 +17,6 @@ from typing import Any, Sequence
 import numpy as np
 import optuna
 import pandas as pd
-from optuna._hypervolume import compute_hypervolume  # private in Optuna 5.0: used only in hypervolume()
 from optuna.trial import TrialState
 
 import spaces
@@ -25,6 +24,7 @@ import spaces
 from search.results import tables as results
 from search.results import schema
 from search.core.masking import mask_password
+from search.config.resources import Placement
 from search.config.study import StudyConfig
 from search.training.plan import QueuedTrial, TrialPlan, make_plan, plan_columns
 
@@ -118,10 +118,11 @@ def finished_count(study: optuna.Study) -> int:
     return sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
 
 
-def define_trial(trial: optuna.Trial, space: spaces.Space, budget: spaces.Budget, config: StudyConfig) -> TrialPlan:
+def define_trial(trial: optuna.Trial, space: spaces.Space, budget: spaces.Budget, config: StudyConfig,
+                 placement: Placement) -> TrialPlan:
     """Define-by-run: sample a spec, store the columns it decides on the Optuna trial, and plan
     the trial."""
-    plan = make_plan(config, trial.number, space(trial, budget))
+    plan = make_plan(config, placement, trial.number, space(trial, budget))
     for key, value in plan_columns(plan, budget.image_size).items():
         trial.set_user_attr(key, value)
     return plan
@@ -131,12 +132,13 @@ class StudyProposer:
     """Asks Optuna for trials (an interrupted driver's first) and tells it the truth about each:
     a trial stopped by the scheduler before its epoch budget is PRUNED (with its per-epoch
     values), only a full run is COMPLETE, a trial that reported an error is FAIL.
-    ``config.stopped_as == "complete"``: stopped trials COMPLETE with their last result (stock
+    ``config.schedule.stopped_as == "complete"``: stopped trials COMPLETE with their last result (stock
     OptunaSearch's behaviour, for benchmarks)."""
 
     def __init__(self, study: optuna.Study, space: spaces.Space, budget: spaces.Budget,
-                 config: StudyConfig, stale: Sequence[optuna.trial.FrozenTrial] = ()) -> None:
+                 config: StudyConfig, placement: Placement, stale: Sequence[optuna.trial.FrozenTrial] = ()) -> None:
         self.study, self._space, self._budget, self._config = study, space, budget, config
+        self._placement = placement
         self._stale = list(stale)
         self._open: dict[int, optuna.Trial] = {}
         self._reported: dict[int, set[int]] = {}
@@ -147,7 +149,7 @@ class StudyProposer:
             trial = optuna.trial.Trial(self.study, self._stale.pop(0)._trial_id)
         else:
             trial = self.study.ask()
-        plan = define_trial(trial, self._space, self._budget, self._config)
+        plan = define_trial(trial, self._space, self._budget, self._config, self._placement)
         if "configuration" not in trial.user_attrs:  # a new configuration (not a queued repeat)
             self._queue_repeats(trial)  # first: a kill between the two repeats more, never fewer
             trial.set_user_attr("configuration", plan.number)
@@ -211,7 +213,7 @@ class StudyProposer:
     def _outcome(self, trial: optuna.Trial, result: dict[str, Any]) -> tuple[TrialState, Any]:
         if "error" in result:
             return TrialState.FAIL, None
-        if self._config.stopped_as == "pruned" and int(result.get("epochs", 0)) < self._config.epochs:
+        if self._config.schedule.stopped_as == "pruned" and int(result.get("epochs", 0)) < self._config.epochs:
             return TrialState.PRUNED, None
         costs = [trial.user_attrs[o] for o in self._config.objectives[1:]]  # stored when defined
         values = [float(v) for v in [result["accuracy"], *costs]]
@@ -236,7 +238,11 @@ class TableWriter:
 
 
 def hypervolume(losses: Sequence[Sequence[float]], reference: Sequence[float]) -> float:
-    """Hypervolume that ``losses`` (every objective minimised) dominate up to ``reference``."""
+    """Hypervolume that ``losses`` (every objective minimised) dominate up to ``reference``; for
+    the benchmarks only, so Optuna's private module is imported here, off every study's path
+    (tests/study/test_optuna_study.py::test_the_private_hypervolume_the_benchmarks_use_is_still_there)."""
+    from optuna._hypervolume import compute_hypervolume
+
     points = np.asarray(losses, dtype=float).reshape(-1, len(reference))
     return float(compute_hypervolume(points, np.asarray(reference, dtype=float)))
 

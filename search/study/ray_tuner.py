@@ -7,7 +7,6 @@ Each trial's ``TrialPlan`` travels to a Ray worker as is; the worker reports one
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
@@ -25,6 +24,7 @@ from ray.tune.search import ConcurrencyLimiter, Searcher
 from blocks import complexity
 
 from search.results.analysis import pareto_order
+from search.config.resources import Placement
 from search.config.study import StudyConfig
 from search.data.datasets import Splits
 from search.training.plan import TrialPlan
@@ -155,13 +155,14 @@ class StudyCallback(tune.Callback):
 
 def make_scheduler(config: StudyConfig, image_size: int):
     """ASHA on accuracy; for several objectives, ASHA over all of them (ParetoASHA); or FIFO."""
-    if config.scheduler != "asha":
+    schedule, first_rung = config.schedule, config.schedule.first_rung(config.epochs)
+    if schedule.scheduler != "asha":
         return FIFOScheduler()
     if len(config.objectives) > 1:
-        return ParetoASHA(config.objectives, image_size, config.epochs, config.first_rung, config.reduction_factor)
+        return ParetoASHA(config.objectives, image_size, config.epochs, first_rung, schedule.reduction_factor)
     return ASHAScheduler(time_attr="epochs", metric="accuracy", mode="max", max_t=config.epochs,
-                         grace_period=config.first_rung, reduction_factor=config.reduction_factor,
-                         brackets=config.brackets)
+                         grace_period=first_rung, reduction_factor=schedule.reduction_factor,
+                         brackets=schedule.brackets)
 
 
 class ReplayedScheduler:
@@ -191,15 +192,15 @@ class _ReplayedTrial:
     config: dict[str, Any]
 
 
-def run_tuner(config: StudyConfig, splits: Splits, proposer: Proposer, table: Table, progress: Progress,
-              trials: int) -> int:
+def run_tuner(config: StudyConfig, placement: Placement, splits: Splits, proposer: Proposer, table: Table,
+              progress: Progress, trials: int) -> int:
     """Run ``trials`` more trials; the number of Ray-level errors."""
     scheduler = make_scheduler(config, splits.image_size)
-    resources = {"cpu": config.cpus_per_trial, "gpu": config.gpus_per_trial}
+    resources = {"cpu": placement.cpus_per_trial, "gpu": placement.gpus_per_trial}
     tuner = tune.Tuner(
         tune.with_resources(tune.with_parameters(trainable, splits=splits), resources),
         tune_config=tune.TuneConfig(
-            search_alg=ConcurrencyLimiter(StudySearcher(proposer), max_concurrent=config.max_concurrent),
+            search_alg=ConcurrencyLimiter(StudySearcher(proposer), max_concurrent=placement.max_concurrent),
             scheduler=scheduler, num_samples=trials, reuse_actors=True,
             trial_name_creator=trial_name, trial_dirname_creator=trial_name,
         ),
@@ -225,23 +226,41 @@ def cluster_available(address: str) -> Available:
                      f"the Ray cluster at {address}")
 
 
-@contextlib.contextmanager
-def ray_session(address: str | None, local: Available | None = None):
-    """Start Ray quietly with ``local``'s CPUs and GPUs (or join ``address``); reuse one that is
-    already up, e.g. in tests. Token authentication stays as Ray sets it (on); the dashboard
-    stays off."""
-    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"  # with verbose=0: no tables from Ray
-    if ray.is_initialized():
-        yield
-        return
-    try:
-        sizes = {} if address or local is None else {"num_cpus": int(local.cpus), "num_gpus": int(local.gpus)}
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR, **sizes)
-    except Exception as err:  # e.g. no cluster at --address
-        raise ValueError(f"cannot start or join Ray at {address or 'a new local instance'}: {type(err).__name__}: "
-                         f"{' '.join(str(err).split())[:200]}") from None
-    logging.getLogger("ray.tune").setLevel(logging.CRITICAL)  # errors are in our table instead
-    try:
-        yield
-    finally:
-        ray.shutdown()
+class RaySession:
+    """The study's one Ray session, started when first needed and ended with the study: the
+    cluster at ``address`` is joined when its resources are asked for (before any file is
+    written), a local Ray with ``local``'s CPUs and GPUs only when trials are to run. One that
+    is already up (e.g. in tests) is used as it is. Token authentication stays as Ray sets it
+    (on); the dashboard stays off."""
+
+    def __init__(self, address: str | None, local: Available | None) -> None:
+        self._address, self._local, self._started = address, local, False
+
+    def __enter__(self) -> RaySession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._started:
+            ray.shutdown()
+
+    def available(self) -> Available:
+        """What the trials can be placed on: this machine, or the joined cluster's live nodes."""
+        if self._local is not None:
+            return self._local
+        self.start()
+        return cluster_available(self._address or "auto")
+
+    def start(self) -> None:
+        os.environ["RAY_AIR_NEW_OUTPUT"] = "0"  # with verbose=0: no tables from Ray
+        if ray.is_initialized():
+            return
+        local = self._local
+        sizes = {} if self._address or local is None else {"num_cpus": int(local.cpus), "num_gpus": int(local.gpus)}
+        try:
+            ray.init(address=self._address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
+                     **sizes)
+        except Exception as err:  # e.g. no cluster at --address
+            raise ValueError(f"cannot start or join Ray at {self._address or 'a new local instance'}: "
+                             f"{type(err).__name__}: {' '.join(str(err).split())[:200]}") from None
+        self._started = True
+        logging.getLogger("ray.tune").setLevel(logging.CRITICAL)  # errors are in our table instead

@@ -19,6 +19,7 @@ import pandas as pd
 import spaces
 from blocks import complexity
 
+from search.config.resources import Placement
 from search.config.study import StudyConfig
 from search.training.plan import TrialPlan
 from search.study.pool import Pool, PoolEntry
@@ -56,12 +57,13 @@ def replay(config: StudyConfig, pool: Pool, trial_epochs: int, channels: int = 3
     np.random.seed(config.seed)  # Ray's Hyperband brackets draw from numpy's global generator
     study, _ = optuna_study.open_study(config, None, resume=False)  # in memory
     space, budget = spaces.get(config.space), config.budget(pool.image_size, channels, classes)
-    proposer = optuna_study.StudyProposer(study, space, budget, config)
+    placement = Placement(config.resources.cpus_per_trial, 0.0, config.resources.max_concurrent or CPU_CONCURRENCY)
+    proposer = optuna_study.StudyProposer(study, space, budget, config, placement)
     scheduler = ray_tuner.ReplayedScheduler(config, pool.image_size)
     running: dict[int, _Running] = {}
     clock, spent, rows = 0.0, 0, []
     while spent < trial_epochs:
-        while len(running) < (config.max_concurrent or CPU_CONCURRENCY):
+        while len(running) < placement.max_concurrent:
             plan = proposer.ask()
             entry = pool.nearest(plan.spec)
             scheduler.add(plan)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from search.config.study import StudyConfig
+from search.config.resources import Placement, ResourceRequest
+from search.core.errors import StudyError
 
-CPU_CONCURRENCY = 2  # trials at once on CPUs unless --max-concurrent says otherwise (as before GPUs were automatic)
+CPU_CONCURRENCY = 2  # trials at once on CPUs unless --max-concurrent says otherwise
 
 
 @dataclass(frozen=True)
@@ -65,35 +66,29 @@ def gpu_name() -> str:
         return ""
 
 
-@dataclass(frozen=True)
-class Placement:
-    """Each trial's resources and how many run at once."""
-
-    cpus_per_trial: float
-    gpus_per_trial: float
-    max_concurrent: int
-
-    def describe(self, available: Available) -> str:
-        each = f"{self.cpus_per_trial:g} CPU" + (f" + {self.gpus_per_trial:g} GPU" if self.gpus_per_trial else "")
-        if self.gpus_per_trial:
-            device = f"{available.gpus:g} x {available.gpu_name or 'GPU'}"
-        else:
-            device = f"CPUs ({available.cpus:g}{', GPUs unused' if available.gpus else ''})"
-        return f"trials run on {device} of {available.where}: {self.max_concurrent} at once, {each} each"
+def describe(placement: Placement, available: Available) -> str:
+    """The study's first line's account of where its trials run."""
+    gpus = placement.gpus_per_trial
+    each = f"{placement.cpus_per_trial:g} CPU" + (f" + {gpus:g} GPU" if gpus else "")
+    if gpus:
+        device = f"{available.gpus:g} x {available.gpu_name or 'GPU'}"
+    else:
+        device = f"CPUs ({available.cpus:g}{', GPUs unused' if available.gpus else ''})"
+    return f"trials run on {device} of {available.where}: {placement.max_concurrent} at once, {each} each"
 
 
-def place(config: StudyConfig, available: Available) -> Placement:
-    """The study's placement on ``available``; ValueError if it cannot run there."""
-    cpus = config.cpus_per_trial
+def place(request: ResourceRequest, available: Available) -> Placement:
+    """The placement of ``request`` on ``available``; StudyError if it cannot run there."""
+    cpus = request.cpus_per_trial
     if cpus > available.node_cpus:
-        raise ValueError(f"--cpus-per-trial {cpus:g}: {available.where} has at most {available.node_cpus:g} CPUs "
+        raise StudyError(f"--cpus-per-trial {cpus:g}: {available.where} has at most {available.node_cpus:g} CPUs "
                          "on one node; ask for fewer")
-    gpus = _gpus_per_trial(config, available)
+    gpus = _gpus_per_trial(request, available)
     if not available.fits_one_node(cpus, gpus):
-        raise ValueError(f"--cpus-per-trial {cpus:g} with {gpus:g} GPU(s): no node of {available.where} has both; "
+        raise StudyError(f"--cpus-per-trial {cpus:g} with {gpus:g} GPU(s): no node of {available.where} has both; "
                          "ask for fewer")
-    if config.max_concurrent:
-        return Placement(cpus, gpus, config.max_concurrent)
+    if request.max_concurrent:
+        return Placement(cpus, gpus, request.max_concurrent)
     slots = math.floor(available.cpus / cpus + 1e-9)
     if gpus:  # concurrency follows the GPUs: each holds 1/share trials
         slots = min(slots, math.floor(available.gpus / gpus + 1e-9))
@@ -102,20 +97,15 @@ def place(config: StudyConfig, available: Available) -> Placement:
     return Placement(cpus, gpus, max(1, slots))
 
 
-def _gpus_per_trial(config: StudyConfig, available: Available) -> float:
-    asked = config.gpus_per_trial
+def _gpus_per_trial(request: ResourceRequest, available: Available) -> float:
+    asked = request.gpus_per_trial
     if asked == "auto":
-        return min(config.gpu_share, available.node_gpus) if available.gpus else 0.0
+        return min(request.gpu_share, available.node_gpus) if available.gpus else 0.0
     if asked and not available.gpus:
-        raise ValueError(f"--gpus-per-trial {asked:g}: {available.where} has no GPU (as torch and Ray see it); "
+        raise StudyError(f"--gpus-per-trial {asked:g}: {available.where} has no GPU (as torch and Ray see it); "
                          "leave the flag out (auto) or give 0 to train on CPUs")
     if asked > available.node_gpus:
-        raise ValueError(f"--gpus-per-trial {asked:g}: {available.where} has at most {available.node_gpus:g} "
+        raise StudyError(f"--gpus-per-trial {asked:g}: {available.where} has at most {available.node_gpus:g} "
                          "GPU(s) on one node; ask for fewer")
     return float(asked)
 
-
-def applied(config: StudyConfig, placement: Placement) -> StudyConfig:
-    """The config its trials run with: GPU share and concurrency as placed."""
-    return replace(config, cpus_per_trial=placement.cpus_per_trial, gpus_per_trial=placement.gpus_per_trial,
-                   max_concurrent=placement.max_concurrent)

@@ -10,6 +10,7 @@ from typing import Any
 from blocks import NetSpec, complexity, grouping_reduction
 
 from search.core import io
+from search.config.resources import Placement
 from search.config.study import StudyConfig
 from search.config.train import TrainConfig
 
@@ -47,11 +48,11 @@ def checkpoint_path(root: Path | str, number: int) -> Path | str:
     return io.join(root, "trials", f"{number:05d}", "checkpoint.pt")
 
 
-def make_plan(config: StudyConfig, number: int, spec: NetSpec) -> TrialPlan:
+def make_plan(config: StudyConfig, placement: Placement, number: int, spec: NetSpec) -> TrialPlan:
     return TrialPlan(
         number=number, spec=spec, train=replace(config.train, seed=config.seed + number),
         checkpoint=checkpoint_path(config.trial_root(), number),
-        cpus=config.cpus_per_trial, gpus=config.gpus_per_trial,
+        cpus=placement.cpus_per_trial, gpus=placement.gpus_per_trial,
         weights=io.join(config.trial_root(), "models", f"{number:05d}") if config.save_weights else None,
     )
 

@@ -2,8 +2,8 @@
 which waits for the GPU.
 
 On CUDA the step is captured once as a CUDA graph and replayed for every batch: one launch
-instead of hundreds, which is what small networks at batch 256 are bound by (issue 15: a graphed
-plain step ran 1.1-5x faster than eager on an H200). The learning rate the graph reads is a
+instead of hundreds, which is what small networks at batch 256 are bound by (bench/gpu_step.py
+measures it). The learning rate the graph reads is a
 device tensor that the schedule fills between replays. When capture fails the step runs eagerly
 and says why, once. The CPU path is the eager step.
 """

@@ -40,11 +40,22 @@ class EpochMetrics:
     capture_seconds: float = 0.0  # warm-up and capture of the graphed step (not in train_seconds)
 
 
+def check_fits(data: DeviceData, config: TrainConfig) -> None:
+    """ValueError when ``data`` cannot train or judge a network: a batch larger than the training
+    split (every batch is full, so no step would run) or an empty validation split."""
+    if config.batch_size > data.size("train"):
+        raise ValueError(f"batch size {config.batch_size} is larger than the training split "
+                         f"({data.size('train')} images): no step would train")
+    if data.size("val") == 0:
+        raise ValueError("the validation split is empty: no epoch could be judged")
+
+
 class Trainer:
     """Trains ``net`` on ``data``; ``epochs()`` yields the metrics of each epoch."""
 
     def __init__(self, net: nn.Module, data: DeviceData, config: TrainConfig, device: torch.device) -> None:
-        # NHWC: cuDNN and oneDNN convolutions run faster in it (1.1-1.7x on a 2-core CPU: bench/README.md)
+        check_fits(data, config)
+        # NHWC: cuDNN and oneDNN convolutions run faster in it (bench/trainer_vs_textbook.py)
         self.net = net.to(device, memory_format=torch.channels_last)
         self.data, self.config, self.device = data, config, device
         self.model = torch.compile(self.net) if config.compile else self.net  # shares self.net's weights

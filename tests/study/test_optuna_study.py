@@ -11,16 +11,37 @@ import spaces
 from blocks import complexity
 from search.config.study import StudyConfig
 from search.study.optuna_study import StudyProposer, define_trial, epoch_rows, hypervolume, make_sampler, trial_rows
+from search.config.resources import Placement
+from search.config.schedule import ScheduleConfig
 from search.config.train import TrainConfig
 
 BUDGET = spaces.Budget(8, 1, 10, max_macs=2_000_000)
 
+CPUS = Placement(1.0, 0.0, 2)  # where the trials would run
 
-def test_the_optuna_internals_relied_on_exist():
-    """Named here so that an Optuna upgrade that drops one fails with its name, not silently."""
+
+def test_the_private_hypervolume_the_benchmarks_use_is_still_there():
+    """Named so that an Optuna upgrade that drops it fails here, by name (hypervolume() imports it)."""
     import optuna._hypervolume
 
     assert hasattr(optuna._hypervolume, "compute_hypervolume"), "optuna._hypervolume.compute_hypervolume is gone"
+
+
+def test_no_private_optuna_module_is_imported_on_a_studys_path():
+    """Module-level imports run for every study: only public Optuna there."""
+    import ast
+    from pathlib import Path
+
+    import search.study.optuna_study as module
+
+    tree = ast.parse(Path(module.__file__).read_text())
+    top = [n.module for n in tree.body if isinstance(n, ast.ImportFrom)] + \
+        [a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names]
+    assert not [m for m in top if m and m.startswith("optuna") and "._" in m]
+
+
+def test_the_private_trial_id_resuming_uses_is_still_there():
+    """StudyProposer.ask re-opens a RUNNING trial of an interrupted driver by its _trial_id."""
     study = optuna.create_study()
     study.ask()
     assert hasattr(study.trials[0], "_trial_id"), "FrozenTrial._trial_id is gone (resuming RUNNING trials uses it)"
@@ -43,7 +64,7 @@ def test_every_sampler_drives_the_define_by_run_space(sampler, objectives):
     study = optuna.create_study(directions=["maximize", "minimize"][:objectives], sampler=sampler)
     for i in range(12):  # past the grid's 5 points too: told without study.stop() raising
         trial = study.ask()
-        plan = define_trial(trial, spaces.get(name), BUDGET, StudyConfig())
+        plan = define_trial(trial, spaces.get(name), BUDGET, StudyConfig(), CPUS)
         macs = complexity(plan.spec, BUDGET.image_size).macs
         assert trial.user_attrs["macs"] == macs <= 2_000_000
         study.tell(trial, [0.5 + i / 100, macs][:objectives] if objectives == 2 else 0.5 + i / 100)
@@ -51,9 +72,9 @@ def test_every_sampler_drives_the_define_by_run_space(sampler, objectives):
 
 
 def proposer(objectives=("accuracy",), stopped_as="pruned") -> StudyProposer:
-    config = StudyConfig(objectives=objectives, stopped_as=stopped_as, seed=5, train=TrainConfig(epochs=3))
+    config = StudyConfig(objectives=objectives, schedule=ScheduleConfig(stopped_as=stopped_as), seed=5, train=TrainConfig(epochs=3))
     study = optuna.create_study(directions=["maximize", "minimize"][: len(objectives)])
-    return StudyProposer(study, spaces.get("resnext"), BUDGET, config)
+    return StudyProposer(study, spaces.get("resnext"), BUDGET, config, CPUS)
 
 
 def run(p: StudyProposer, accuracies, **last):
@@ -91,7 +112,7 @@ def test_stopped_as_complete_and_costs_from_the_plan():
 def test_an_interrupted_trial_is_asked_again_under_its_number_with_its_parameters():
     first = proposer()
     plan = first.ask()  # then the driver dies: the trial stays RUNNING
-    again = StudyProposer(first.study, spaces.get("resnext"), BUDGET, StudyConfig(), stale=[first.study.trials[0]])
+    again = StudyProposer(first.study, spaces.get("resnext"), BUDGET, StudyConfig(), CPUS, stale=[first.study.trials[0]])
     assert again.ask().spec == plan.spec and again.ask().number == 1
 
 

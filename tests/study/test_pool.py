@@ -12,6 +12,7 @@ import pytest
 import spaces
 from blocks import complexity
 from search import results
+from search.config.schedule import ScheduleConfig
 from search.config.study import StudyConfig
 from search.study.pool import Pool, PoolEntry, leave_one_out
 from search.config.train import TrainConfig
@@ -34,7 +35,7 @@ def synthetic_pool(count: int = 24, seed: int = 0) -> Pool:
         final = 0.2 + 0.05 * np.log10(cost.params) + 0.001 * (i % 3)
         curve = tuple(float(final * (1 - 0.5 ** (k + 1))) for k in range(EPOCHS))
         entries.append(PoolEntry(i, spec, cost.macs, cost.params, curve, tuple([cost.macs / 1e6] * EPOCHS), final - 0.01))
-    config = StudyConfig(sampler="random", scheduler="fifo", max_mmacs=10, seed=100, train=TrainConfig(epochs=EPOCHS))
+    config = StudyConfig(sampler="random", schedule=ScheduleConfig(scheduler="fifo"), max_mmacs=10, seed=100, train=TrainConfig(epochs=EPOCHS))
     return Pool(tuple(entries), 32, {"config": json.loads(config.to_json())})
 
 

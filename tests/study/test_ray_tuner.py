@@ -45,6 +45,8 @@ def test_ray_trial_folders_are_named_by_optuna_number():
 def test_pareto_asha_keeps_every_non_dominated_trial_and_stops_dominated_ones():
     from blocks import NetSpec, StageSpec, complexity
     from search.config.study import StudyConfig
+    from search.config.resources import Placement
+    from search.config.schedule import ScheduleConfig
     from search.training.plan import make_plan
     from search.study.ray_tuner import ParetoASHA
 
@@ -53,7 +55,7 @@ def test_pareto_asha_keeps_every_non_dominated_trial_and_stops_dominated_ones():
 
     def result(name, accuracy, epochs=1):
         spec = NetSpec((StageSpec(1, widths[name]),), stem_width=8, in_channels=1)
-        trial = type("Trial", (), {"trial_id": name, "config": {"plan": make_plan(StudyConfig(), 0, spec)}})()
+        trial = type("Trial", (), {"trial_id": name, "config": {"plan": make_plan(StudyConfig(), Placement(1, 0, 2), 0, spec)}})()
         return scheduler.on_trial_result(None, trial, {"epochs": epochs, "accuracy": accuracy}), complexity(spec, 8).macs
 
     assert result("big", 0.9)[0] == "CONTINUE"
@@ -68,15 +70,17 @@ def replayed(settings: dict, accuracies: list[float]) -> list[bool]:
     at epoch 1 in turn."""
     from blocks import NetSpec, StageSpec
     from search.config.study import StudyConfig
+    from search.config.resources import Placement
+    from search.config.schedule import ScheduleConfig
     from search.training.plan import make_plan
     from search.study.ray_tuner import ReplayedScheduler
     from search.config.train import TrainConfig
 
-    config = StudyConfig(train=TrainConfig(epochs=9), **settings)
+    config = StudyConfig(train=TrainConfig(epochs=9), schedule=ScheduleConfig(**settings))
     scheduler = ReplayedScheduler(config, image_size=8)
     decisions = []
     for number, accuracy in enumerate(accuracies):
-        scheduler.add(make_plan(config, number, NetSpec((StageSpec(1, 8),), stem_width=8, in_channels=1)))
+        scheduler.add(make_plan(config, Placement(1, 0, 2), number, NetSpec((StageSpec(1, 8),), stem_width=8, in_channels=1)))
         decisions.append(scheduler.continues(number, {"epochs": 1, "accuracy": accuracy}))
     return decisions
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from search.config.schedule import ScheduleConfig
 from search.config.study import StudyConfig
 from search.study.replay import best_at, replay, result, spent_to_reach
 from search.config.train import TrainConfig
@@ -17,8 +18,9 @@ def pool():
     return synthetic_pool()
 
 
-def config(**fields) -> StudyConfig:
-    return StudyConfig(max_mmacs=10, seed=3, train=TrainConfig(epochs=EPOCHS), name="replay", **fields)
+def config(scheduler: str = "asha", **fields) -> StudyConfig:
+    return StudyConfig(max_mmacs=10, seed=3, train=TrainConfig(epochs=EPOCHS), name="replay",
+                       schedule=ScheduleConfig(scheduler=scheduler), **fields)
 
 
 @pytest.mark.parametrize("fields", [{"sampler": "random", "scheduler": "fifo"}, {}, {"objectives": ("accuracy", "macs")}],

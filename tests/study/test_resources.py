@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from search.study import resources
-from search.config.study import StudyConfig
-from search.study.resources import Available, Placement, place
+from search.config.resources import Placement, ResourceRequest
+from search.study.resources import Available, describe, place
 from search.run import main
 
 CPU_BOX = Available(((2, 0),))
@@ -29,7 +29,7 @@ SPLIT = Available(((16, 0), (8, 1)), where="the Ray cluster at h:6379")  # a CPU
     ({"cpus_per_trial": 8}, SPLIT, Placement(8, 0.25, 3)),  # the GPU worker takes it
 ])
 def test_placement(flags, available, expected):
-    assert place(StudyConfig(**flags), available) == expected
+    assert place(ResourceRequest(**flags), available) == expected
 
 
 @pytest.mark.parametrize("flags, available, words", [
@@ -43,7 +43,7 @@ def test_placement(flags, available, expected):
 ])
 def test_requests_that_cannot_be_met_are_refused(flags, available, words):
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
-        place(StudyConfig(**flags), available)
+        place(ResourceRequest(**flags), available)
 
 
 @pytest.mark.parametrize("available, words", [
@@ -51,7 +51,7 @@ def test_requests_that_cannot_be_met_are_refused(flags, available, words):
     (GPU_BOX, "trials run on 1 x NVIDIA H200 of this machine: 4 at once, 1 CPU + 0.25 GPU each"),
 ])
 def test_the_header_says_where_trials_run(available, words):
-    assert place(StudyConfig(), available).describe(available) == words
+    assert describe(place(ResourceRequest(), available), available) == words
 
 
 def test_asking_for_an_absent_gpu_exits_2_at_once_writing_nothing(tmp_path, monkeypatch, capsys):

@@ -7,6 +7,7 @@ import pytest
 
 import spaces
 from search import results
+from search.config.resources import Placement
 from search.config.study import StudyConfig
 from search.study.optuna_study import StudyProposer, define_trial, integer_params, open_study, trial_rows
 from search.study.warm_start import TOP, warm_queue
@@ -22,7 +23,7 @@ def earlier(tmp_path):
     study.set_user_attr("space", "resnext")
     for i in range(6):
         trial = study.ask()
-        define_trial(trial, spaces.get("resnext"), OLD, StudyConfig())
+        define_trial(trial, spaces.get("resnext"), OLD, StudyConfig(), Placement(1, 0, 2))
         trial.set_user_attr("accuracy", 0.5 + i / 20)
         study.tell(trial, 0.5 + i / 20)
     trials = study.get_trials(deepcopy=False)
@@ -35,7 +36,7 @@ def test_the_best_trials_of_an_earlier_study_run_first_fitted_to_the_new_budget(
     queue = warm_queue(config)
     assert [q.user_attrs["warm_start"] for q in queue] == [f"old:{n}" for n in (5, 4, 3)][:TOP]
     study, _ = open_study(config, optuna.storages.InMemoryStorage(), resume=False, queue=queue)
-    proposer = StudyProposer(study, spaces.get("resnext"), NEW, config)
+    proposer = StudyProposer(study, spaces.get("resnext"), NEW, config, Placement(1, 0, 2))
     for number in (5, 4, 3):
         plan = proposer.ask()
         replayed = spaces.get("resnext")(optuna.trial.FixedTrial(earlier.trials[number].params), NEW)

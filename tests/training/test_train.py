@@ -133,6 +133,20 @@ def test_a_resumed_trial_reports_its_earlier_epochs_once_and_keeps_its_final_net
     assert reloaded == rest[0]["test_accuracy"]
 
 
+@pytest.mark.parametrize("cut, batch, words", [
+    ({"train": 20}, 32, "batch size 32 is larger than the training split (20 images)"),
+    ({"val": 0}, 16, "the validation split is empty"),
+])
+def test_a_trial_that_could_not_train_or_be_judged_fails_rather_than_reporting_success(digits, tmp_path, cut, batch, words):
+    small = replace(digits, **{f"{split}_{part}": getattr(digits, f"{split}_{part}")[:n]
+                               for split, n in cut.items() for part in "xy"})
+    with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        trainer(small, batch_size=batch)
+    reports = []
+    run_trial(trial_config(tmp_path, batch_size=batch), small, reports.append)
+    assert [set(r) >= {"error"} for r in reports] == [True] and words in reports[0]["error"]
+
+
 def test_run_trial_reports_a_failure_instead_of_raising(digits, tmp_path):
     reports = []
     run_trial(trial_config(tmp_path, lr=1e12), digits, reports.append)

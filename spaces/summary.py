@@ -11,10 +11,12 @@ import optuna
 
 from blocks import complexity
 
-from . import Budget, check_budget, get
+from . import Budget, CountableSpace, check_budget, get
 
 
 def describe(name: str, budget: Budget, samples: int = 2000, seed: int = 0) -> str:
+    """A few lines on space ``name`` under ``budget``: its size when it can count itself, and
+    the spread of params, MACs and cardinality over ``samples`` random networks."""
     space = get(name)
     check_budget(space, budget)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
@@ -23,9 +25,8 @@ def describe(name: str, budget: Budget, samples: int = 2000, seed: int = 0) -> s
     per_sample_ms = (time.perf_counter() - start) / samples * 1e3
     cxs = [complexity(s, budget.image_size) for s in specs]
     lines = [f"space {name}: {budget.describe()}"]
-    count = getattr(space, "configurations", None)
-    if count is not None:
-        n = count(budget)
+    if isinstance(space, CountableSpace):
+        n = space.configurations(budget)
         lines.append(f"  parameter settings (before budget repairs): {n:.3g} (log10 {math.log10(n):.1f})")
     lines.append(f"  distinct architectures in {samples} random samples: {len(set(specs))}")
     lines.append(f"  {'':10} {'min':>10} {'median':>10} {'max':>10}")
