@@ -48,6 +48,11 @@ def _grouped_conv_macs(spec: NetSpec, image_size: int) -> int:
         if stage.block != "bottleneck":
             continue
         inner = stage.bottleneck_width
+        if stage.downsample == "pool":  # every block runs at the pooled size, stride 1
+            pooled = cx.pool(size, stage.stride, stage.stride, 0) if stage.stride > 1 else size
+            block, _ = cx.conv(pooled, inner, inner, 3, 1, stage.cardinality)
+            total += block.macs * stage.depth
+            continue
         first, out = cx.conv(size, inner, inner, 3, stage.stride, stage.cardinality)
         rest, _ = cx.conv(out, inner, inner, 3, 1, stage.cardinality)
         total += first.macs + rest.macs * (stage.depth - 1)

@@ -48,14 +48,26 @@ def _block_complexity(stage: StageSpec, size: int, in_channels: int, stride: int
 
 
 def stage(spec: StageSpec, in_channels: int, style: LayerStyle = DEFAULT) -> nn.Sequential:
-    """``depth`` blocks; only the first changes stride or width."""
+    """``depth`` blocks; only the first changes stride or width, unless a conv and a max-pool
+    before them do (``downsample="pool"``)."""
+    if spec.downsample == "pool":
+        layers = [conv(style, in_channels, spec.width, 3), norm(style, spec.width), nn.ReLU()]
+        if spec.stride > 1:
+            layers.append(nn.MaxPool2d(kernel_size=spec.stride, stride=spec.stride))
+        return nn.Sequential(*layers, *(_block(spec, spec.width, 1, style) for _ in range(spec.depth)))
     blocks = [_block(spec, in_channels, spec.stride, style)]
     blocks += [_block(spec, spec.width, 1, style) for _ in range(spec.depth - 1)]
     return nn.Sequential(*blocks)
 
 
 def stage_complexity(spec: StageSpec, size: int, in_channels: int, style: LayerStyle = DEFAULT):
-    """The first block, then ``depth - 1`` times the next one (all blocks after the first are equal)."""
+    """The first block, then ``depth - 1`` times the next one (all blocks after the first are
+    equal); with ``downsample="pool"``, the conv and pool, then ``depth`` equal blocks."""
+    if spec.downsample == "pool":
+        pre, _ = conv_cx(style, size, in_channels, spec.width, 3)
+        size = cx.pool(size, spec.stride, spec.stride, 0) if spec.stride > 1 else size
+        block, _ = _block_complexity(spec, size, spec.width, 1, style)
+        return pre + cx.norm(spec.width) + block * spec.depth, size
     first, out = _block_complexity(spec, size, in_channels, spec.stride, style)
     if spec.depth == 1:
         return first, out

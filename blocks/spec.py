@@ -8,6 +8,9 @@ from typing import Any, Mapping
 
 BLOCKS = ("basic", "bottleneck")
 STEMS = ("small", "imagenet")
+# How a stage downsamples: "stride" in its first block (ResNet), or "pool": a 3x3 conv to the
+# stage's width, BN, ReLU and a stride x stride max-pool before its blocks (ResNet-9, airbench)
+DOWNSAMPLES = ("stride", "pool")
 
 
 def _positive_int(owner: str, name: str, value: Any, minimum: int = 1) -> None:
@@ -27,10 +30,12 @@ def _from_mapping(cls: type, data: Mapping[str, Any], owner: str) -> dict[str, A
 
 @dataclass(frozen=True)
 class StageSpec:
-    """``depth`` residual blocks of output width ``width``; the first has stride ``stride``.
+    """``depth`` residual blocks of output width ``width``, downsampled by ``stride``.
 
     ``bottleneck_ratio`` is inner width / ``width`` and ``cardinality`` the number of groups of
     the 3x3 conv; both apply to bottleneck blocks only (basic blocks have neither).
+    ``downsample`` (one of DOWNSAMPLES) says how the stage changes size and width: in its first
+    block, or by a conv and max-pool before its blocks; such a stage may have no block at all.
     """
 
     depth: int
@@ -39,9 +44,12 @@ class StageSpec:
     block: str = "basic"
     bottleneck_ratio: float = 1.0
     cardinality: int = 1
+    downsample: str = "stride"
 
     def __post_init__(self) -> None:
-        _positive_int("StageSpec", "depth", self.depth)
+        if self.downsample not in DOWNSAMPLES:
+            raise ValueError(f"StageSpec.downsample must be one of {DOWNSAMPLES}, got {self.downsample!r}")
+        _positive_int("StageSpec", "depth", self.depth, minimum=0 if self.downsample == "pool" else 1)
         _positive_int("StageSpec", "width", self.width)
         _positive_int("StageSpec", "stride", self.stride)
         _positive_int("StageSpec", "cardinality", self.cardinality)
@@ -139,7 +147,9 @@ class NetSpec:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["stages"] = [asdict(s) for s in self.stages]
+        # a stage that downsamples in its first block is written as before the choice existed,
+        # so that every spec recorded then keeps its JSON (pools and tables match on it)
+        data["stages"] = [{k: v for k, v in asdict(s).items() if (k, v) != ("downsample", "stride")} for s in self.stages]
         return data
 
     @classmethod

@@ -16,6 +16,7 @@ from blocks import NetSpec
 
 from .anynet import ANYNETX, AnyNetSpace
 from .budget import Budget, BudgetError
+from .designs import DesignSpace
 from .protocol import CountableSpace, GridSpace, Space
 from .resnet import ResNetSpace
 from .resnext import ResNeXtSpace
@@ -24,7 +25,7 @@ from .templates import ResNeXtTemplates
 
 SPACES: dict[str, Space] = {
     "resnet": ResNetSpace(), "resnext": ResNeXtSpace(), "resnext_v2": ResNeXtV2Space(),
-    "resnext_templates": ResNeXtTemplates(), **ANYNETX,
+    "resnext_templates": ResNeXtTemplates(), "hand_designs": DesignSpace(), **ANYNETX,
 }
 
 
@@ -96,5 +97,5 @@ def check_budget(space: Space, budget: Budget, samples: int = 64, seed: int = 0)
         )
 
 
-__all__ = ["SPACES", "AnyNetSpace", "Budget", "BudgetError", "CountableSpace", "GridSpace", "ResNeXtSpace", "ResNeXtTemplates",
+__all__ = ["SPACES", "AnyNetSpace", "Budget", "BudgetError", "CountableSpace", "DesignSpace", "GridSpace", "ResNeXtSpace", "ResNeXtTemplates",
            "ResNeXtV2Space", "ResNetSpace", "Space", "check_budget", "get", "grid_of"]

@@ -19,7 +19,8 @@ def bottleneck(*stages, **net) -> NetSpec:
 
 
 # (id, spec, image_size): basic and bottleneck blocks, cardinality 1..32, bottleneck ratios
-# 0.25..4, both stems, 1..4 stages, 1- and 3-channel input, 4..224 pixel images.
+# 0.25..4, both stems, both downsamplings (a pooled stage with no block too), 1..4 stages, 1- and
+# 3-channel input, 4..224 pixel images.
 SPECS = [
     ("basic-1stage-8px-1ch", basic((1, 16, 1), stem_width=16, in_channels=1), 8),
     ("basic-2stage-32px", basic((2, 16, 1), (1, 32, 2), stem_width=16), 32),
@@ -41,6 +42,12 @@ SPECS = [
     ("imagenet-stem-4px", basic((1, 8, 1), stem="imagenet", stem_width=8), 4),
     ("mixed-basic-bneck", NetSpec((StageSpec(1, 16, 1), StageSpec(2, 64, 2, "bottleneck", 0.5, 4)), stem_width=16), 32),
     ("mixed-odd-image", NetSpec((StageSpec(1, 24, 2), StageSpec(1, 48, 2, "bottleneck", 1.0, 12)), stem_width=12), 13),
+    ("pool-resnet9-like", NetSpec((StageSpec(1, 32, 2, downsample="pool"), StageSpec(0, 64, 2, downsample="pool"),
+                                   StageSpec(1, 96, 2, downsample="pool")), stem_width=16), 32),
+    ("pool-stride1-bneck-then-strided", NetSpec((StageSpec(2, 32, 1, "bottleneck", 0.5, 4, "pool"),
+                                                 StageSpec(1, 64, 2, "bottleneck", 1.0, 8)), stem_width=16), 12),
+    ("pool-odd-size-1ch", NetSpec((StageSpec(1, 16, 1), StageSpec(1, 24, 3, downsample="pool")), stem_width=8,
+                                  in_channels=1), 13),
     ("d2l-resnet18-96px", presets.d2l_resnet18(), 96),
     ("resnet18-224", presets.resnet18(), 224),
     ("resnext50-224", presets.resnext50_32x4d(), 224),

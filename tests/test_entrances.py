@@ -9,7 +9,7 @@ from typing import Callable
 
 import pytest
 
-from search import describe, report, retrain, run
+from search import baselines, describe, report, retrain, run
 from search.study import resources
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "v1-study"  # a finished 3-trial study
@@ -25,7 +25,12 @@ def _retrain(tmp: Path, *flags: str) -> list[str]:
     return [str(tmp / "results" / "v1"), "--epochs", "1", *flags]
 
 
-ENTRANCES: dict[str, tuple[Callable, Callable]] = {"run": (run.main, _run), "retrain": (retrain.main, _retrain)}
+def _baselines(tmp: Path, *flags: str) -> list[str]:
+    return ["--seeds", "1", "--epochs", "1", "--results-dir", str(tmp / "results"), *flags]
+
+
+ENTRANCES: dict[str, tuple[Callable, Callable]] = {"run": (run.main, _run), "retrain": (retrain.main, _retrain),
+                                                   "baselines": (baselines.main, _baselines)}
 
 HOSTILE = [  # (flags, what the one line must say): each refused alike by every study entrance
     (["--storage-path", f"s3://key:{SECRET}@bucket/x"], "give its credentials through the environment"),
@@ -81,6 +86,9 @@ def test_a_retraining_refused_leaves_no_retrain_folder_and_no_password_on_disk(b
     ("retrain", ["v1", "--epochs", "1", "--results-dir", "file/sub"], "is not a folder"),
     ("report", ["v1", "--results-dir", "file/sub"], "is not a folder"),
     ("run", ["--name", ""], "must be a plain name"),
+    ("baselines", ["--name", "a/b"], "must be a plain name"),
+    ("baselines", ["--seeds", "0"], "--seeds must be an integer >= 1"),
+    ("baselines", ["--results-dir", "file/sub"], "is not a folder"),
     ("run", ["--name", "a/b"], "must be a plain name"),
     ("run", ["--name", ".."], "must be a plain name"),
     ("retrain", ["nothing", "--epochs", "1"], "nothing is not a study"),
@@ -93,5 +101,6 @@ def test_a_retraining_refused_leaves_no_retrain_folder_and_no_password_on_disk(b
 ])
 def test_bad_names_and_folders_are_refused_at_every_entrance_that_takes_them(entrance, argv, words, box, capsys):
     (box / "file").write_text("keep")
-    main = {"run": run.main, "retrain": retrain.main, "report": report.main, "describe": describe.main}[entrance]
+    main = {"run": run.main, "retrain": retrain.main, "report": report.main, "describe": describe.main,
+            "baselines": baselines.main}[entrance]
     assert words in _refused(main, argv, box, capsys)

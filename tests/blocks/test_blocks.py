@@ -131,3 +131,21 @@ def test_presets_match_torchvision(name, params):
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
         assert ours.eval()(x).shape == theirs.eval()(x).shape == (1, 1000)
+
+
+@pytest.mark.parametrize("stage, words", [
+    (dict(depth=0, width=16), "depth must be an int >= 1"),  # only a pooled stage may have no block
+    (dict(depth=1, width=16, downsample="maxpool"), "downsample must be one of"),
+])
+def test_a_stage_that_cannot_be_built_is_refused(stage, words):
+    with pytest.raises(ValueError, match=words):
+        StageSpec(**stage)
+
+
+def test_a_pooled_stage_is_a_conv_and_a_max_pool_before_its_blocks_and_json_keeps_older_specs():
+    spec = NetSpec((StageSpec(0, 32, 2, downsample="pool"), StageSpec(1, 32, 1)), stem_width=16)
+    net = build(spec)
+    assert [type(m).__name__ for m in net.stage1] == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d"]
+    assert net(torch.zeros(2, 3, 16, 16)).shape == (2, 10)
+    assert NetSpec.from_json(spec.to_json()) == spec and '"downsample": "pool"' in spec.to_json()
+    assert "downsample" not in NetSpec((StageSpec(1, 16),)).to_json()  # a spec without the choice, as written before

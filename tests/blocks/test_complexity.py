@@ -86,6 +86,7 @@ def test_grouped_conv_costs_one_over_cardinality(cardinality, size, stride):
         (presets.resnext50_32x4d(), 224),
         (NetSpec((StageSpec(2, 64, 1, "bottleneck", 1.0, 8), StageSpec(1, 128, 2, "bottleneck", 1.0, 8))), 16),
         (NetSpec((StageSpec(1, 32, 1, "bottleneck", 2.0, 64),), in_channels=1), 8),
+        (NetSpec((StageSpec(2, 64, 2, "bottleneck", 1.0, 8, "pool"), StageSpec(1, 128, 2, "bottleneck", 1.0, 8))), 16),
     ],
 )
 def test_grouping_reduction_against_the_dense_twin(spec, size):

@@ -41,7 +41,7 @@ class Gridded(Counted):
 
 def test_builtin_spaces_declare_what_they_offer():
     assert all(isinstance(s, Space) and isinstance(s, CountableSpace) for s in SPACES.values())
-    assert [n for n, s in SPACES.items() if isinstance(s, GridSpace)] == ["resnext_templates"]
+    assert [n for n, s in SPACES.items() if isinstance(s, GridSpace)] == ["resnext_templates", "hand_designs"]
 
 
 @pytest.mark.parametrize("space, countable, gridded", [(plain, False, False), (Counted(), True, False), (Gridded(), True, True)])
@@ -53,7 +53,7 @@ def test_a_user_space_offers_exactly_the_capabilities_it_defines(space, countabl
 def test_grid_of_asks_the_grid_protocol():
     assert grid_of(Gridded(), "gridded") == {"width": [8, 16]}
     for space in (plain, Counted()):
-        with pytest.raises(ValueError, match="space 'mine' declares no grid of choices; these do: resnext_templates$"):
+        with pytest.raises(ValueError, match="space 'mine' declares no grid of choices; these do: resnext_templates, hand_designs$"):
             grid_of(space, "mine")
 
 
