@@ -28,9 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import CIFAR_ARCHIVE, cifar_subset_dir
+from _common import CIFAR_ARCHIVE, cifar_subset_dir, hypervolume
 from search import results
-from search.study.optuna_study import hypervolume  # Optuna's, behind the project's one Optuna module
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import machine
+from _common import hypervolume, machine
 
 from search.study import optuna_study
 from search import results
@@ -96,7 +96,7 @@ def hypervolume_at(trials: pd.DataFrame, spent: int, max_macs: float) -> float:
     if not len(done):
         return 0.0
     losses = np.stack([1 - done["accuracy"].to_numpy(), done["macs"].to_numpy() / max_macs], axis=1)
-    return optuna_study.hypervolume(losses, [0.9, 1.0])
+    return hypervolume(losses, [0.9, 1.0])
 
 
 def compare(pool: Pool, arms: list[str], seeds: list[int], budget: int, label: str = "arm") -> pd.DataFrame:

@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
 
         optuna_study.quiet()
         settings = given(args, StudyConfig)
+        if settings.get("budget_epochs"):  # the budget bounds the study (on resume too): --trials only if given
+            settings.setdefault("trials", settings["budget_epochs"])
         request = pipeline.Request(config_from(settings), resume=args.resume, given=settings)
         return pipeline.execute(pipeline.prepare(request))
 

@@ -83,3 +83,24 @@ def test_bundle_prune_leaves_the_host_its_own_packages_where_they_fit(tmp_path, 
     assert {p.name for p in site.iterdir() if p.is_dir() and not p.name.endswith(".dist-info")} == left
     assert sum(line.startswith("host's") for line in lines) == len(removed)
     assert {line.split()[1] for line in lines if line.startswith("bundle's")} == set(host) - removed
+
+
+def _common():
+    spec = importlib.util.spec_from_file_location("bench_common", ROOT / "bench" / "_common.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_private_hypervolume_the_benchmarks_use_is_still_there():
+    """Named so that an Optuna upgrade that drops it fails here, by name."""
+    import optuna._hypervolume
+
+    assert hasattr(optuna._hypervolume, "compute_hypervolume"), "optuna._hypervolume.compute_hypervolume is gone"
+
+
+def test_hypervolume_of_a_two_objective_front():
+    hypervolume = _common().hypervolume
+    losses = [(-0.9, 0.5), (-0.5, 0.2), (-0.4, 0.6)]  # the last is dominated
+    assert hypervolume(losses, (0.0, 1.0)) == pytest.approx(0.9 * 0.5 + 0.5 * 0.3)
+    assert hypervolume([], (0.0, 1.0)) == 0.0

@@ -3,6 +3,7 @@ builds the scheduler from it)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from search.config.setting import setting
@@ -42,3 +43,27 @@ class ScheduleConfig:
         third, not Ray's 1: on the replay benchmark (bench/search_replay.py) the first epoch
         ranks networks poorly against their final accuracy."""
         return self.grace_period or max(1, epochs // 3)
+
+    def rungs(self, epochs: int) -> tuple[int, ...]:
+        """The epochs at which the scheduler may stop a trial, then ``epochs`` (FIFO: ``epochs``
+        alone); ASHA's rungs are the first one times the reduction factor's powers."""
+        if self.scheduler != "asha":
+            return (epochs,)
+        rungs, rung = [], self.first_rung(epochs)
+        while rung < epochs:
+            rungs.append(rung)
+            rung = int(math.ceil(rung * self.reduction_factor))
+        return (*rungs, epochs)
+
+    def next_rung(self, epochs: int, done: int) -> int:
+        """The first rung past ``done`` epochs: a trial surely runs until it."""
+        return next(r for r in self.rungs(epochs) if r > done) if done < epochs else epochs
+
+    def epochs_per_trial(self, epochs: int) -> float:
+        """The epochs one trial costs on average when each rung lets on 1/reduction_factor of
+        the trials (FIFO: all of ``epochs``): how a study's epoch budget becomes trials."""
+        rungs, cost, survive, before = self.rungs(epochs), 0.0, 1.0, 0
+        for rung in rungs:
+            cost, before = cost + survive * (rung - before), rung
+            survive /= self.reduction_factor
+        return cost

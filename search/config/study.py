@@ -70,7 +70,10 @@ class StudyConfig:
     dataset: str = setting("digits", "digits (embedded), cifar10, cifar100, fashionmnist, mnist or imagefolder:PATH")
     data_dir: str = setting("data", "where torchvision datasets and image caches live")
     download: bool = setting(False, "allow torchvision to download the dataset")
-    trials: int = setting(24, "trials in the study, in all (with --sampler grid: all of the grid)", resumable=True)
+    trials: int = setting(24, "trials in the study, in all (with --sampler grid: all of the grid; with "
+                          "--budget-epochs: at most this many)", resumable=True)
+    budget_epochs: int = setting(0, "trial-epochs the study may spend, across all trials and rungs: it proposes no "
+                                 "trial once they are spent (0: --trials alone bounds it)", resumable=True)
     min_mmacs: float = internal(0.0)  # MACs bounds of a network, in millions (None: no upper bound)
     max_mmacs: float | None = setting(None, "MACs bounds in millions, MAX or MIN:MAX", name="--budget-mmacs",
                                       parse=bounds, sets=("min_mmacs", "max_mmacs"), metavar="[MIN:]MAX", shown_default="2 for digits")
@@ -123,6 +126,10 @@ class StudyConfig:
             raise ValueError("the qmc sampler is single-objective here: use nsga2, tpe or random for several objectives")
         self.schedule.check(self.epochs, len(self.objectives))
         require_int("--trials", self.trials, 1)
+        require_int("--budget-epochs", self.budget_epochs, 0)
+        if 0 < self.budget_epochs < self.epochs:
+            raise ValueError(f"--budget-epochs {self.budget_epochs} cannot train one trial of {self.epochs} epochs: "
+                             "raise it, or lower --epochs")
         require_int("--repeats", self.repeats, 1)
         require_int("--seed", self.seed, 0)
         if self.seed + self.trials >= 2**32:  # trial n trains with seed + n, and numpy takes seeds below 2**32
@@ -138,6 +145,14 @@ class StudyConfig:
     @property
     def epochs(self) -> int:
         return self.train.epochs
+
+    @property
+    def expected_trials(self) -> int:
+        """Trials the study is expected to run: --trials, or what the epoch budget buys under the
+        schedule (``ScheduleConfig.epochs_per_trial``), within --trials."""
+        if not self.budget_epochs:
+            return self.trials
+        return max(1, min(self.trials, round(self.budget_epochs / self.schedule.epochs_per_trial(self.epochs))))
 
     @property
     def metric_modes(self) -> tuple[list[str], list[str]]:

@@ -14,7 +14,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import TrialState
@@ -26,6 +25,7 @@ from search.results import schema
 from search.core.masking import mask_password
 from search.config.resources import Placement
 from search.config.study import StudyConfig
+from search.study.budget import Decision, EpochBudget
 from search.training.plan import QueuedTrial, TrialPlan, make_plan, plan_columns
 
 FINISHED = tuple(TrialState[name] for name in schema.FINISHED)
@@ -49,8 +49,9 @@ def make_sampler(name: str, seed: int, trials: int, grid: dict[str, list] | None
 def _sampler(name: str, seed: int, trials: int, grid: dict[str, list] | None) -> optuna.samplers.BaseSampler:
     if name == "grid":
         return StudyGridSampler(grid or {}, seed=seed)
-    if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True)
+    if name == "tpe":  # models after a quarter of the expected trials (3..10), never most of a small study
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True,
+                                          n_startup_trials=min(10, max(3, trials // 4)))
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "nsga2":
@@ -101,7 +102,7 @@ def open_study(config: StudyConfig, storage: optuna.storages.BaseStorage, resume
     directions = ["maximize" if m == "max" else "minimize" for m in config.metric_modes[1]]
     study = optuna.create_study(
         storage=storage, study_name=config.name, directions=directions, load_if_exists=resume,
-        sampler=make_sampler(config.sampler, config.seed, config.trials, grid),
+        sampler=make_sampler(config.sampler, config.seed, config.expected_trials, grid),
     )
     if not resume:  # the config travels with the storage, so another machine can resume from it
         shared = replace(config, storage=None)  # no password in the database
@@ -116,6 +117,11 @@ def open_study(config: StudyConfig, storage: optuna.storages.BaseStorage, resume
 
 def finished_count(study: optuna.Study) -> int:
     return sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
+
+
+def spent_epochs(study: optuna.Study) -> int:
+    """Trial-epochs the study's trials have run, from their recorded epochs."""
+    return sum(len(t.user_attrs.get(HISTORY_ATTR, {})) for t in study.get_trials(deepcopy=False))
 
 
 def define_trial(trial: optuna.Trial, space: spaces.Space, budget: spaces.Budget, config: StudyConfig,
@@ -143,12 +149,25 @@ class StudyProposer:
         self._open: dict[int, optuna.Trial] = {}
         self._reported: dict[int, set[int]] = {}
         self._epochs: dict[int, dict[str, dict[str, Any]]] = {}
+        self.budget = EpochBudget(config.budget_epochs, config.epochs, config.schedule, spent_epochs(study))
 
-    def ask(self) -> TrialPlan:
+    @property
+    def finished(self) -> bool:
+        """The epoch budget is spent: no trial will be proposed again."""
+        return self.budget.decide() is Decision.DONE
+
+    def ask(self) -> TrialPlan | None:
+        """The next trial's plan; None when the epoch budget has no room now (``finished``
+        says whether it ever will)."""
         if self._stale:  # its parameters are set: the space replays them
-            trial = optuna.trial.Trial(self.study, self._stale.pop(0)._trial_id)
+            stale = self._stale.pop(0)
+            trial = optuna.trial.Trial(self.study, stale._trial_id)
+            self.budget.opened(trial.number, len(stale.user_attrs.get(HISTORY_ATTR, {})))
+        elif self.budget.decide() is not Decision.PROPOSE:
+            return None
         else:
             trial = self.study.ask()
+            self.budget.opened(trial.number)
         plan = define_trial(trial, self._space, self._budget, self._config, self._placement)
         if "configuration" not in trial.user_attrs:  # a new configuration (not a queued repeat)
             self._queue_repeats(trial)  # first: a kill between the two repeats more, never fewer
@@ -169,6 +188,8 @@ class StudyProposer:
         if number not in self._open:
             return
         self._store_epochs(number, result)
+        if isinstance(result.get("epochs"), int):
+            self.budget.ran(number, result["epochs"])
         if len(self._config.objectives) > 1 or "error" in result or "accuracy" not in result:
             return
         step, seen = int(result["epochs"]), self._reported.setdefault(number, set())
@@ -197,6 +218,7 @@ class StudyProposer:
         """The trial's outcome from its last result (None: its worker died)."""
         result = result or {"error": "the trial's worker process died"}
         self.report(number, result)
+        self.budget.closed(number)
         trial = self._open.pop(number)
         state, values = self._outcome(trial, result)
         if state == TrialState.FAIL and "error" not in result:
@@ -235,16 +257,6 @@ class TableWriter:
         results.write(df, self.study_dir)
         results.write(results.epochs_table(epoch_rows(trials)), self.study_dir, "epochs")
         return df
-
-
-def hypervolume(losses: Sequence[Sequence[float]], reference: Sequence[float]) -> float:
-    """Hypervolume that ``losses`` (every objective minimised) dominate up to ``reference``; for
-    the benchmarks only, so Optuna's private module is imported here, off every study's path
-    (tests/study/test_optuna_study.py::test_the_private_hypervolume_the_benchmarks_use_is_still_there)."""
-    from optuna._hypervolume import compute_hypervolume
-
-    points = np.asarray(losses, dtype=float).reshape(-1, len(reference))
-    return float(compute_hypervolume(points, np.asarray(reference, dtype=float)))
 
 
 def integer_params(trials: Sequence[optuna.trial.FrozenTrial]) -> set[str]:

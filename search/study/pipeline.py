@@ -155,27 +155,30 @@ def _run(prepared: Prepared, session, placement: Placement, study, stale: list) 
 
     config = prepared.config
     table = optuna_study.TableWriter(study, config.study_dir())
-    progress = Progress(config.trials)
+    proposer = optuna_study.StudyProposer(study, prepared.space, prepared.budget, config, placement, stale)
+    progress = Progress(config.trials, budget=proposer.budget)
     table.write()
     missing = config.trials - optuna_study.finished_count(study)
-    if missing > 0:
-        proposer = optuna_study.StudyProposer(study, prepared.space, prepared.budget, config, placement, stale)
+    if missing > 0 and not proposer.finished:
         try:
             session.start()
             ray_tuner.run_tuner(config, placement, prepared.splits, proposer, table, progress, missing)
         except KeyboardInterrupt:
             pass  # a second Ctrl-C: what finished is in the storage; the table is written below
-    return _summarise(prepared, table.write(), progress)
+    return _summarise(prepared, table.write(), progress, proposer.finished)
 
 
-def _summarise(prepared: Prepared, df: pd.DataFrame, progress: Progress) -> int:
+def _summarise(prepared: Prepared, df: pd.DataFrame, progress: Progress, spent: bool) -> int:
+    """The summary; exit 130 when the study stopped before its trials ran or its budget was spent."""
     config = prepared.config
     progress.refresh(df)
     progress.show(final=True)
     print(results.summary(df))
     print(f"results: {config.study_dir() / 'trials.parquet'} (pandas: search.results.load({str(config.study_dir())!r}))")
     done = df["state"].isin(FINISHED).sum()
-    if done < config.trials:
+    if spent and done < config.trials:
+        print(f"the epoch budget is spent ({progress.budget.describe()}): {done} trials", file=sys.stderr)
+    elif done < config.trials:
         again = prepared.request.resume_command or \
             f"python -m search.run --name {config.name} --results-dir {config.results_dir} --resume"
         print(f"interrupted with {done}/{config.trials} trials finished; continue with: {again}", file=sys.stderr)

@@ -10,11 +10,12 @@ from typing import TextIO
 import pandas as pd
 
 from search.results.schema import FINISHED
+from search.study.budget import EpochBudget
 
 
 class Progress:
-    def __init__(self, total: int, stream: TextIO | None = None) -> None:
-        self.total, self._stream = total, stream
+    def __init__(self, total: int, stream: TextIO | None = None, budget: EpochBudget | None = None) -> None:
+        self.total, self._stream, self.budget = total, stream, budget
         self.start = time.monotonic()
         self.counts = dict.fromkeys(FINISHED, 0)
         self.running, self.best = 0, None
@@ -36,7 +37,7 @@ class Progress:
             f"[{minutes:02d}:{seconds:02d}] trials {done}/{self.total} done "
             f"({self.counts['COMPLETE']} complete, {self.counts['PRUNED']} pruned, {self.counts['FAIL']} failed), "
             f"{self.running} running, best accuracy {best}"
-        )
+        ) + (f"; {self.budget.describe()} spent" if self.budget is not None and self.budget.total else "")
 
     def show(self, final: bool = False) -> None:
         self.last_shown = time.monotonic()

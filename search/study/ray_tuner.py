@@ -36,7 +36,9 @@ from search.training.trial import run_trial
 class Proposer(Protocol):
     """What the searcher needs from the Optuna side."""
 
-    def ask(self) -> TrialPlan: ...
+    def ask(self) -> TrialPlan | None: ...
+    @property
+    def finished(self) -> bool: ...
     def report(self, number: int, result: dict[str, Any]) -> None: ...
     def tell(self, number: int, result: dict[str, Any] | None) -> None: ...
     def record_error(self, number: int, message: str) -> None: ...
@@ -69,6 +71,8 @@ class StudySearcher(Searcher):
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         plan = self._proposer.ask()
+        if plan is None:  # the epoch budget: spent, or no room until a running trial stops
+            return Searcher.FINISHED if self._proposer.finished else None
         self._numbers[trial_id] = plan.number
         return {"plan": plan}
 

@@ -38,8 +38,8 @@ def _resumable(cls, prefix=""):
 
 
 @pytest.mark.parametrize("dest, resumable", list(_resumable(StudyConfig)), ids=lambda v: str(v))
-def test_only_resources_and_locations_may_change_on_resume(dest, resumable):
-    runtime = {"trials", "results_dir", "address", "storage_path", "resources.max_concurrent",
+def test_only_the_study_size_resources_and_locations_may_change_on_resume(dest, resumable):
+    runtime = {"trials", "budget_epochs", "results_dir", "address", "storage_path", "resources.max_concurrent",
                "resources.cpus_per_trial", "resources.gpus_per_trial", "resources.gpu_share"}
     assert resumable == (dest in runtime)
 

@@ -10,7 +10,7 @@ from optuna.trial import TrialState
 import spaces
 from blocks import complexity
 from search.config.study import StudyConfig
-from search.study.optuna_study import StudyProposer, define_trial, epoch_rows, hypervolume, make_sampler, trial_rows
+from search.study.optuna_study import StudyProposer, define_trial, epoch_rows, make_sampler, trial_rows
 from search.config.resources import Placement
 from search.config.schedule import ScheduleConfig
 from search.config.train import TrainConfig
@@ -18,13 +18,6 @@ from search.config.train import TrainConfig
 BUDGET = spaces.Budget(8, 1, 10, max_macs=2_000_000)
 
 CPUS = Placement(1.0, 0.0, 2)  # where the trials would run
-
-
-def test_the_private_hypervolume_the_benchmarks_use_is_still_there():
-    """Named so that an Optuna upgrade that drops it fails here, by name (hypervolume() imports it)."""
-    import optuna._hypervolume
-
-    assert hasattr(optuna._hypervolume, "compute_hypervolume"), "optuna._hypervolume.compute_hypervolume is gone"
 
 
 def test_no_private_optuna_module_is_imported_on_a_studys_path():
@@ -45,12 +38,6 @@ def test_the_private_trial_id_resuming_uses_is_still_there():
     study = optuna.create_study()
     study.ask()
     assert hasattr(study.trials[0], "_trial_id"), "FrozenTrial._trial_id is gone (resuming RUNNING trials uses it)"
-
-
-def test_hypervolume_of_a_two_objective_front():
-    losses = [(-0.9, 0.5), (-0.5, 0.2), (-0.4, 0.6)]  # the last is dominated
-    assert hypervolume(losses, (0.0, 1.0)) == pytest.approx(0.9 * 0.5 + 0.5 * 0.3)
-    assert hypervolume([], (0.0, 1.0)) == 0.0
 
 
 @pytest.mark.parametrize("sampler", ["tpe", "random", "nsga2", "gp", "qmc", "grid"])

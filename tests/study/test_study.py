@@ -215,3 +215,18 @@ def test_pareto_study_with_an_external_storage(ray_session, tmp_path, capsys):
     capsys.readouterr()
     assert main(argv[:-2] + ["--name", "pareto", "--results-dir", str(tmp_path / "other")]) == 2
     assert "already holds a study 'pareto'" in capsys.readouterr().err
+
+
+def test_an_epoch_budget_ends_the_study_and_a_larger_one_resumes_with_what_is_left(ray_session, tmp_path, capsys):
+    argv = ["--budget-epochs", "12", "--epochs", "3", "--budget-mmacs", "0.3", "--max-concurrent", "2",
+            "--results-dir", str(tmp_path), "--name", "budget"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    spent = len(results.load_epochs(tmp_path / "budget"))
+    assert "the epoch budget is spent (epochs" in err and "/12)" in err and 10 <= spent <= 12 + 2 * 2, spent
+    first = results.load(tmp_path / "budget")
+    assert first["state"].isin(["COMPLETE", "PRUNED"]).all()
+    assert main(["--name", "budget", "--results-dir", str(tmp_path), "--resume", "--budget-epochs", "24"]) == 0
+    again = results.load(tmp_path / "budget")
+    assert len(again) > len(first) and 22 <= len(results.load_epochs(tmp_path / "budget")) <= 24 + 2 * 2
+    assert again.iloc[: len(first)]["accuracy"].tolist() == first["accuracy"].tolist()  # nothing re-run
