@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -26,6 +27,7 @@ from search.core.errors import StudyError, require_int
 SAMPLERS = ("tpe", "random", "nsga2", "gp", "qmc", "grid")
 OBJECTIVES = {"accuracy": "max", "macs": "min", "params": "min", "flops": "min"}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
 ADDRESS = re.compile(r"^(auto|(ray://)?[A-Za-z0-9.\-\[\]:]+:\d{1,5})$")
 # Default upper MACs bound per dataset, so the default study fits a laptop's minutes.
 DEFAULT_MAX_MMACS = {"digits": 2.0}
@@ -56,6 +58,15 @@ def bounds(text: str) -> tuple[float, float | None]:
         raise argparse.ArgumentTypeError(f"expected MAX or MIN:MAX in millions, got {text!r}") from None
 
 
+def duration(text: str) -> float:
+    """Seconds from '90', '90s', '30m', '2h' or '1h30m'."""
+    match = DURATION.fullmatch(text.strip())
+    if not text.strip() or match is None:
+        raise argparse.ArgumentTypeError(f"expected a duration such as 90s, 30m, 2h or 1h30m, got {text!r}")
+    hours, minutes, seconds = (float(part) if part else 0.0 for part in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
 def comma_list(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(","))
 
@@ -74,6 +85,9 @@ class StudyConfig:
                           "--budget-epochs: at most this many)", resumable=True)
     budget_epochs: int = setting(0, "trial-epochs the study may spend, across all trials and rungs: it proposes no "
                                  "trial once they are spent (0: --trials alone bounds it)", resumable=True)
+    time_budget: float = setting(0.0, "wall clock the study may run, across resumes: seconds, or e.g. 30m, 2h; "
+                                 "running trials stop when it is spent and continue on --resume", resumable=True,
+                                 parse=duration, metavar="DURATION", shown_default="none")
     min_mmacs: float = internal(0.0)  # MACs bounds of a network, in millions (None: no upper bound)
     max_mmacs: float | None = setting(None, "MACs bounds in millions, MAX or MIN:MAX", name="--budget-mmacs",
                                       parse=bounds, sets=("min_mmacs", "max_mmacs"), metavar="[MIN:]MAX", shown_default="2 for digits")
@@ -127,6 +141,9 @@ class StudyConfig:
         self.schedule.check(self.epochs, len(self.objectives))
         require_int("--trials", self.trials, 1)
         require_int("--budget-epochs", self.budget_epochs, 0)
+        if isinstance(self.time_budget, bool) or not isinstance(self.time_budget, (int, float)) \
+                or not 0 <= self.time_budget < math.inf:
+            raise ValueError(f"--time-budget must be a finite duration >= 0, got {self.time_budget!r}")
         if 0 < self.budget_epochs < self.epochs:
             raise ValueError(f"--budget-epochs {self.budget_epochs} cannot train one trial of {self.epochs} epochs: "
                              "raise it, or lower --epochs")

@@ -1,10 +1,8 @@
-"""The one module that imports Optuna: samplers, storage, the study and what it is told, table rows.
-
-The Optuna storage is the single source of truth. A trial is finished when Optuna says COMPLETE,
-PRUNED or FAIL; everything in its results row is stored on its Optuna trial before it is told.
-A resumed study hands the trials an interrupted driver left RUNNING back first (same number,
-same parameters), then asks the sampler for new ones.
-"""
+"""The one module that imports Optuna: samplers, storage, the study and what it is told, table
+rows. The Optuna storage is the single source of truth: a trial is finished when Optuna says
+COMPLETE, PRUNED or FAIL, and its whole results row is stored on it before it is told. A resumed
+study hands the trials an interrupted driver left RUNNING back first (same number, same
+parameters), then asks the sampler for new ones."""
 
 from __future__ import annotations
 
@@ -20,11 +18,10 @@ from optuna.trial import TrialState
 
 import spaces
 
-from search.results import tables as results
-from search.results import schema
-from search.core.masking import mask_password
 from search.config.resources import Placement
 from search.config.study import StudyConfig
+from search.core.masking import mask_password
+from search.results import schema, tables as results
 from search.study.budget import Decision, EpochBudget
 from search.training.plan import QueuedTrial, TrialPlan, make_plan, plan_columns
 
@@ -117,6 +114,14 @@ def open_study(config: StudyConfig, storage: optuna.storages.BaseStorage, resume
 
 def finished_count(study: optuna.Study) -> int:
     return sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
+
+
+def seconds_spent(study: optuna.Study, add: float = 0.0) -> float:
+    """Wall-clock seconds the study's runs have taken (``--time-budget``), ``add`` more first."""
+    spent = float(study.user_attrs.get("seconds_spent", 0.0)) + add
+    if add:
+        study.set_user_attr("seconds_spent", spent)
+    return spent
 
 
 def spent_epochs(study: optuna.Study) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
@@ -159,16 +160,30 @@ def _run(prepared: Prepared, session, placement: Placement, study, stale: list) 
     progress = Progress(config.trials, budget=proposer.budget)
     table.write()
     missing = config.trials - optuna_study.finished_count(study)
-    if missing > 0 and not proposer.finished:
+    left = config.time_budget - optuna_study.seconds_spent(study) if config.time_budget else None
+    if missing > 0 and not proposer.finished and (left is None or left > 0):
+        start = time.monotonic()
         try:
             session.start()
-            ray_tuner.run_tuner(config, placement, prepared.splits, proposer, table, progress, missing)
+            ray_tuner.run_tuner(config, placement, prepared.splits, proposer, table, progress, missing, left)
         except KeyboardInterrupt:
             pass  # a second Ctrl-C: what finished is in the storage; the table is written below
-    return _summarise(prepared, table.write(), progress, proposer.finished)
+        finally:
+            optuna_study.seconds_spent(study, add=time.monotonic() - start)
+    return _summarise(prepared, table.write(), progress, _spent(prepared.config, study, proposer))
 
 
-def _summarise(prepared: Prepared, df: pd.DataFrame, progress: Progress, spent: bool) -> int:
+def _spent(config: StudyConfig, study, proposer) -> str:
+    """What ended the study early, if a budget did ("": none)."""
+    if proposer.finished:
+        return f"the epoch budget is spent ({proposer.budget.describe()})"
+    used = optuna_study.seconds_spent(study)
+    if config.time_budget and used >= config.time_budget:
+        return f"the time budget is spent ({used / 60:.1f} of {config.time_budget / 60:.1f} min)"
+    return ""
+
+
+def _summarise(prepared: Prepared, df: pd.DataFrame, progress: Progress, spent: str) -> int:
     """The summary; exit 130 when the study stopped before its trials ran or its budget was spent."""
     config = prepared.config
     progress.refresh(df)
@@ -177,7 +192,7 @@ def _summarise(prepared: Prepared, df: pd.DataFrame, progress: Progress, spent: 
     print(f"results: {config.study_dir() / 'trials.parquet'} (pandas: search.results.load({str(config.study_dir())!r}))")
     done = df["state"].isin(FINISHED).sum()
     if spent and done < config.trials:
-        print(f"the epoch budget is spent ({progress.budget.describe()}): {done} trials", file=sys.stderr)
+        print(f"{spent}: {done} trials finished; --resume with a larger budget goes on", file=sys.stderr)
     elif done < config.trials:
         again = prepared.request.resume_command or \
             f"python -m search.run --name {config.name} --results-dir {config.results_dir} --resume"

@@ -197,15 +197,16 @@ class _ReplayedTrial:
 
 
 def run_tuner(config: StudyConfig, placement: Placement, splits: Splits, proposer: Proposer, table: Table,
-              progress: Progress, trials: int) -> int:
-    """Run ``trials`` more trials; the number of Ray-level errors."""
+              progress: Progress, trials: int, seconds: float | None = None) -> int:
+    """Run ``trials`` more trials, for at most ``seconds`` (Ray Tune's time budget: trials still
+    running then stop where they are, to continue on resume); the number of Ray-level errors."""
     scheduler = make_scheduler(config, splits.image_size)
     resources = {"cpu": placement.cpus_per_trial, "gpu": placement.gpus_per_trial}
     tuner = tune.Tuner(
         tune.with_resources(tune.with_parameters(trainable, splits=splits), resources),
         tune_config=tune.TuneConfig(
             search_alg=ConcurrencyLimiter(StudySearcher(proposer), max_concurrent=placement.max_concurrent),
-            scheduler=scheduler, num_samples=trials, reuse_actors=True,
+            scheduler=scheduler, num_samples=trials, reuse_actors=True, time_budget_s=seconds,
             trial_name_creator=trial_name, trial_dirname_creator=trial_name,
         ),
         run_config=tune.RunConfig(

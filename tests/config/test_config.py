@@ -39,7 +39,7 @@ def _resumable(cls, prefix=""):
 
 @pytest.mark.parametrize("dest, resumable", list(_resumable(StudyConfig)), ids=lambda v: str(v))
 def test_only_the_study_size_resources_and_locations_may_change_on_resume(dest, resumable):
-    runtime = {"trials", "budget_epochs", "results_dir", "address", "storage_path", "resources.max_concurrent",
+    runtime = {"trials", "budget_epochs", "time_budget", "results_dir", "address", "storage_path", "resources.max_concurrent",
                "resources.cpus_per_trial", "resources.gpus_per_trial", "resources.gpu_share"}
     assert resumable == (dest in runtime)
 
@@ -63,6 +63,7 @@ def test_a_resume_takes_what_may_change_and_refuses_a_fixed_setting_changed():
     (["--gpus-per-trial", "auto", "--scheduler", "fifo"], {"resources": {"gpus_per_trial": "auto"},
                                                             "schedule": {"scheduler": "fifo"}}),
     (["--warm-start", "a", "b", "--compile"], {"warm_start": ("a", "b"), "train": {"compile": True}}),
+    (["--time-budget", "1h30m", "--budget-epochs", "120"], {"time_budget": 5400.0, "budget_epochs": 120}),
 ])
 def test_flags_come_from_the_fields_and_give_only_what_was_set(argv, settings):
     parser = argparse.ArgumentParser()

@@ -230,3 +230,16 @@ def test_an_epoch_budget_ends_the_study_and_a_larger_one_resumes_with_what_is_le
     again = results.load(tmp_path / "budget")
     assert len(again) > len(first) and 22 <= len(results.load_epochs(tmp_path / "budget")) <= 24 + 2 * 2
     assert again.iloc[: len(first)]["accuracy"].tolist() == first["accuracy"].tolist()  # nothing re-run
+
+
+def test_a_time_budget_stops_the_study_and_a_resume_spends_only_what_is_left(ray_session, tmp_path, capsys):
+    argv = ["--time-budget", "25s", "--trials", "200", "--epochs", "2", "--budget-mmacs", "0.3",
+            "--max-concurrent", "2", "--results-dir", str(tmp_path), "--name", "timed"]
+    assert main(argv) == 0
+    assert "the time budget is spent" in capsys.readouterr().err
+    first = results.load(tmp_path / "timed")
+    assert 0 < (first["state"].isin(["COMPLETE", "PRUNED"])).sum() < 200
+    assert main(["--name", "timed", "--results-dir", str(tmp_path), "--resume"]) == 0  # nothing left: ends at once
+    assert len(results.load(tmp_path / "timed")) == len(first)
+    assert main(["--name", "timed", "--results-dir", str(tmp_path), "--resume", "--time-budget", "45s"]) == 0
+    assert len(results.load(tmp_path / "timed")) > len(first)
