@@ -15,6 +15,7 @@ import pandas as pd
 
 from search.results import plots, schema
 from search.results import tables as results
+from search.results.headline import headline
 from search.results.analysis import at_epoch, best, by_configuration, default_epoch, edf, grouping_key, grouping_table, pareto
 from search.cli import OneLineParser, run_main
 from search.study import refusals
@@ -29,6 +30,8 @@ def parse(argv: list[str] | None):
     p.add_argument("--top", type=int, default=10, help="how many top trials (default 10)")
     p.add_argument("--at-epoch", type=int, help="compare every trial that reached this epoch, at it "
                                                 "(default: the deepest epoch at least half of the trials reached)")
+    p.add_argument("--baselines", help="a search.baselines study: the headline sets the first study's retrained "
+                                       "finalists (search.retrain) against its hand designs, over seeds")
     return p.parse_args(argv)
 
 
@@ -92,10 +95,11 @@ def figures(df: pd.DataFrame, front: pd.DataFrame, out: Path) -> list[Path]:
     return paths
 
 
-def write_report(df: pd.DataFrame, which: str, named: dict[str, pd.DataFrame], images: list[Path], out: Path) -> Path:
+def write_report(df: pd.DataFrame, which: str, named: dict[str, pd.DataFrame], images: list[Path], out: Path,
+                 lead: str = "") -> Path:
     studies = ", ".join(sorted(df["study"].unique()))
     states = df["state_final"] if "state_final" in df else df["state"]
-    lines = [f"# Report: {studies}", "", f"Trials compared {which}.", "",
+    lines = [f"# Report: {studies}", "", *([lead, ""] if lead else []), f"Trials compared {which}.", "",
              f"{len(df)} trials: " + ", ".join(f"{n} {s.lower()}" for s, n in states.value_counts().items()), ""]
     for title, table in named.items():
         lines += [f"## {title}", "", table.to_markdown(index=False, floatfmt=".4g"), ""]
@@ -117,7 +121,12 @@ def report(args) -> int:
         require_int("--at-epoch", args.at_epoch, 1)
     df, which, first = load_studies(args.studies, args.results_dir, args.at_epoch)
     front = pareto(df, ("accuracy", "macs"))
-    named = tables(df, front, args.top)
+    named, sentence = tables(df, front, args.top), ""
+    if args.baselines:
+        table, sentence = headline(results.load_table(first, "retrain"),
+                                   results.load(results.study_path(args.baselines, args.results_dir)))
+        named = {"Headline: retrained finalists against hand designs, over seeds": table, **named}
+        print(f"{sentence}\n")
     print(f"Trials compared {which}.\n")
     for title, table in named.items():
         print(f"## {title}\n\n{render(table, args.format)}\n")
@@ -126,7 +135,7 @@ def report(args) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ValueError(f"cannot write the report to {out}: {err.strerror}") from None
-    path = write_report(df, which, named, figures(df, front, out), out)
+    path = write_report(df, which, named, figures(df, front, out), out, sentence)
     print(f"wrote {path} and its plots", file=sys.stderr)
     return 0
 

@@ -19,7 +19,7 @@ from search.results import schema
 from search.results.analysis import best, edf, grouping_table, pareto, trends
 
 __all__ = [  # the public API: the table, and its analysis re-exported
-    "best", "edf", "epochs_table", "grouping_table", "load", "load_epochs", "load_many", "pareto", "study_path", "summary", "table", "trends", "typed",
+    "best", "edf", "epochs_table", "grouping_table", "load", "load_epochs", "load_table", "load_many", "pareto", "study_path", "summary", "table", "trends", "typed",
     "write",
 ]
 
@@ -95,6 +95,14 @@ def load(path_or_study: str | os.PathLike, results_dir: str | os.PathLike = "res
         return typed(df)
     except ValueError as err:
         raise ValueError(f"{table}: {err}") from None
+
+
+def load_table(study: str | os.PathLike, name: str) -> pd.DataFrame:
+    """Another table a study folder holds (``retrain``: search.retrain's), as written."""
+    path = Path(study) / f"{name}.parquet"
+    if not path.exists():
+        raise ValueError(f"{study} has no {name} table ({path.name}): run python -m search.{name} first")
+    return _read(path)
 
 
 def load_epochs(path_or_study: str | os.PathLike, results_dir: str | os.PathLike = "results") -> pd.DataFrame:
