@@ -7,13 +7,15 @@ Mann-Whitney test that the first space's errors are lower than the second's.
 
     .venv/bin/python bench/space_edf.py                          # resnext_v2 against resnext, CPU-sized
     .venv/bin/python bench/space_edf.py --samples 100 --epochs 10 --gpus-per-trial 0.25
+
+Each space's samples are a study named for its settings under ``--workdir``: run the same
+command again after an interruption and it resumes them (``--resume``), re-running nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -38,26 +40,35 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _errors(run: dict, space: str) -> np.ndarray:
+    done = run["table"][run["table"]["state"] == "COMPLETE"]
+    print(f"{space}: {len(done)} complete of {len(run['table'])} in {run['wall'] / 60:.1f} min; median params "
+          f"{done['params'].median() / 1e3:.0f}k, median MMACs {done['macs'].median() / 1e6:.2f}", flush=True)
+    return 1 - done["accuracy"].to_numpy()
+
+
 def main(argv: list[str] | None = None) -> int:
     from scipy import stats
 
     args = parse(argv)
     subset = cifar_subset_dir(args.per_class, 100, args.workdir)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
     print(f"{machine()}; CIFAR-10 subset {args.per_class}/class; <= {args.budget_mmacs:g} MMACs; {args.samples} random "
           f"samples per space, {args.epochs} epochs each, batch {args.batch_size}, lr {args.lr}", flush=True)
     errors = {}
     for space in args.spaces:
+        name = f"edf-{space}-{args.samples}x{args.epochs}e-{args.per_class}pc-{args.budget_mmacs:g}M-s{args.seed}"
+        if (args.workdir / "results" / name / "study.json").exists():
+            run = run_study(["--name", name, "--results-dir", str(args.workdir / "results"), "--resume",
+                             "--max-concurrent", str(args.max_concurrent)])
+            errors[space] = _errors(run, space)
+            continue
         run = run_study(["--space", space, "--sampler", "random", "--scheduler", "fifo", "--trials", str(args.samples),
                          "--seed", str(args.seed), "--dataset", f"imagefolder:{subset}",
                          "--data-dir", str(args.workdir / "data"), "--budget-mmacs", str(args.budget_mmacs),
                          "--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--lr", str(args.lr),
                          "--max-concurrent", str(args.max_concurrent), "--gpus-per-trial", str(args.gpus_per_trial),
-                         "--results-dir", str(args.workdir / "results"), "--name", f"{space}-{stamp}"])
-        done = run["table"][run["table"]["state"] == "COMPLETE"]
-        errors[space] = 1 - done["accuracy"].to_numpy()
-        print(f"{space}: {len(done)} complete of {len(run['table'])} in {run['wall'] / 60:.1f} min; median params "
-              f"{done['params'].median() / 1e3:.0f}k, median MMACs {done['macs'].median() / 1e6:.2f}", flush=True)
+                         "--results-dir", str(args.workdir / "results"), "--name", name])
+        errors[space] = _errors(run, space)
     grid = np.round(np.arange(0.30, 0.91, 0.05), 2)
     table = pd.DataFrame({space: [(e <= x).mean() for x in grid] for space, e in errors.items()}, index=grid)
     table.index.name = "error <="
@@ -65,7 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     print(table.to_string(float_format=lambda v: f"{v:.2f}"))
     new, old = args.spaces
     for space in args.spaces:
-        print(f"{space}: median error {np.median(errors[space]):.4f}, best {errors[space].min():.4f}")
+        ci = stats.bootstrap((errors[space],), np.median, confidence_level=0.95, method="percentile",
+                             random_state=0).confidence_interval
+        print(f"{space}: median error {np.median(errors[space]):.4f} [95% bootstrap {ci.low:.4f}, {ci.high:.4f}], "
+              f"best {errors[space].min():.4f}")
+    ks = stats.ks_2samp(errors[new], errors[old], alternative="greater")  # new's EDF above old's: errors lower
+    print(f"Kolmogorov-Smirnov, {new}'s error EDF left of {old}'s: D = {ks.statistic:.3f}, p = {ks.pvalue:.3g}")
     test = stats.mannwhitneyu(errors[new], errors[old], alternative="less")
     print(f"Mann-Whitney U, {new} errors lower than {old}'s: U = {test.statistic:.0f}, p = {test.pvalue:.3g}")
     return 0

@@ -15,6 +15,7 @@ import optuna
 from blocks import NetSpec
 
 from .anynet import ANYNETX, AnyNetSpace
+from . import refined
 from .budget import Budget, BudgetError
 from .designs import DesignSpace
 from .protocol import CountableSpace, GridSpace, Space
@@ -35,6 +36,8 @@ def get(name: str) -> Space:
         raise ValueError(f"space must be a name, got {name!r}; choose from {', '.join(SPACES)} or package.module:function")
     if name in SPACES:
         return SPACES[name]
+    if name.startswith(refined.PREFIX):
+        return refined.load(name[len(refined.PREFIX):], SPACES)
     if ":" not in name:
         raise ValueError(f"unknown space {name!r}: choose from {', '.join(SPACES)} or give package.module:function")
     module_name, _, attr = name.partition(":")

@@ -109,3 +109,30 @@ def edf_plot(curves: pd.DataFrame, by: str, path: Path, title: str) -> Path:
 
 def _label(group: str) -> str:
     return {"max_cardinality": "cardinality", "min_group_width": "group width"}.get(group, group)
+
+
+def trends_plot(table: pd.DataFrame, path: Path) -> Path:
+    """One panel per dimension: each bin's median error with its 95% interval, clearly worse
+    bins (dropped by the refinement) in red."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    params = list(dict.fromkeys(table["param"]))
+    cols = min(4, len(params))
+    rows = -(-len(params) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), dpi=110, squeeze=False)
+    for ax, param in zip(axes.flat, params):
+        part = table[table["param"] == param].reset_index(drop=True)
+        colours = ["crimson" if worse else "tab:blue" for worse in part["worse"]]
+        ax.errorbar(range(len(part)), 100 * part["median_error"], fmt="none", ecolor="0.5",
+                    yerr=[100 * (part["median_error"] - part["ci_low"]), 100 * (part["ci_high"] - part["median_error"])])
+        ax.scatter(range(len(part)), 100 * part["median_error"], c=colours, s=22, zorder=3)
+        ax.set_xticks(range(len(part)), part["bin"], fontsize=6, rotation=45)
+        ax.set_title(param, fontsize=8)
+        ax.grid(True, alpha=0.3)
+    for ax in list(axes.flat)[len(params):]:
+        ax.axis("off")
+    fig.supylabel("median validation error (%)")
+    return _save(fig, path)

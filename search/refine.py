@@ -1,0 +1,74 @@
+"""``python -m search.refine STUDY [STUDY ...]``: refine a design space from its trials, as
+RegNet does: along each sampled dimension, the trials' error binned by value (median and its
+95% bootstrap interval, at matched fidelity as ``search.report`` compares them), the bins that
+are clearly worse dropped, and the rest written as a refined space (``--out``, JSON) that
+``python -m search.run --space refined:PATH`` searches; a plot of the trends beside it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import spaces
+from search.cli import OneLineParser, run_main
+from search.core import io
+from search.report import load_studies
+from search.results import plots
+from search.results.refine import refined_ranges, trends
+from search.study import refusals
+
+
+def parse(argv: list[str] | None):
+    p = OneLineParser(prog="python -m search.refine", description=__doc__.split("\n\n")[0])
+    p.add_argument("studies", nargs="+", help="study folders, or study names under --results-dir, of one space")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--at-epoch", type=int, help="compare the trials at this epoch (default: as search.report)")
+    p.add_argument("--out", help="the refined space's file (default <first study>/refined.json; never overwritten)")
+    return p.parse_args(argv)
+
+
+def base_of(df) -> str:
+    """The one built-in space the trials were sampled from (a refined space's own base)."""
+    names = set(df["space"].dropna())
+    if len(names) != 1:
+        raise ValueError(f"the studies searched {', '.join(sorted(names)) or 'no known space'}: refine one space at a time")
+    (name,) = names
+    space = spaces.get(name)
+    if isinstance(space, spaces.refined.RefinedSpace):
+        return json.loads(Path(name[len(spaces.refined.PREFIX):]).read_text())["base"]
+    if name not in spaces.SPACES:
+        raise ValueError(f"space {name!r} is not a built-in one: a refined space narrows a built-in space")
+    return name
+
+
+def refine(args) -> int:
+    refusals.check_results_dir(args.results_dir)
+    df, which, first = load_studies(args.studies, args.results_dir, args.at_epoch)
+    out = Path(args.out) if args.out else first / "refined.json"
+    if out.exists() or io.file_in_the_way(out.parent):
+        raise ValueError(f"--out {out}: {'it exists' if out.exists() else 'its folder is a file'}; give a new path")
+    base, table = base_of(df), trends(df)
+    print(f"Trials compared {which}.\n")
+    print(table.drop(columns="values").to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    ranges = refined_ranges(table)
+    refined = {"base": base, "ranges": ranges, "from": [str(s) for s in args.studies], "compared": which}
+    spaces.refined.load_data(refined, spaces.SPACES, str(out))  # what is written is a space that loads
+    out.parent.mkdir(parents=True, exist_ok=True)
+    io.write_text_atomic(out, json.dumps(refined, indent=2) + "\n")
+    image = plots.trends_plot(table, out.with_suffix(".png"))
+    print(f"\n{len(ranges)} dimension(s) narrowed: {', '.join(ranges) or 'none (no bin is clearly worse)'}")
+    print(f"wrote {out} (search it: python -m search.run --space refined:{out}) and {image}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    from search.study import optuna_study
+
+    optuna_study.quiet()
+    return run_main("python -m search.refine", lambda: refine(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
