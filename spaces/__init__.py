@@ -18,14 +18,15 @@ from .anynet import ANYNETX, AnyNetSpace
 from . import refined
 from .budget import Budget, BudgetError
 from .designs import DesignSpace
-from .protocol import CountableSpace, GridSpace, Space
+from .protocol import CountableSpace, GridSpace, ReplayableSpace, Space
 from .resnet import ResNetSpace
 from .resnext import ResNeXtSpace
 from .resnext_v2 import ResNeXtV2Space
+from .resnext_v3 import ResNeXtV3Space
 from .templates import ResNeXtTemplates
 
 SPACES: dict[str, Space] = {
-    "resnet": ResNetSpace(), "resnext": ResNeXtSpace(), "resnext_v2": ResNeXtV2Space(),
+    "resnet": ResNetSpace(), "resnext": ResNeXtSpace(), "resnext_v2": ResNeXtV2Space(), "resnext_v3": ResNeXtV3Space(),
     "resnext_templates": ResNeXtTemplates(), "hand_designs": DesignSpace(), **ANYNETX,
 }
 
@@ -100,5 +101,5 @@ def check_budget(space: Space, budget: Budget, samples: int = 64, seed: int = 0)
         )
 
 
-__all__ = ["SPACES", "AnyNetSpace", "Budget", "BudgetError", "CountableSpace", "DesignSpace", "GridSpace", "ResNeXtSpace", "ResNeXtTemplates",
+__all__ = ["SPACES", "AnyNetSpace", "Budget", "BudgetError", "CountableSpace", "DesignSpace", "GridSpace", "ReplayableSpace", "ResNeXtSpace", "ResNeXtTemplates",
            "ResNeXtV2Space", "ResNetSpace", "Space", "check_budget", "get", "grid_of"]

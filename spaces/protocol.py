@@ -40,3 +40,13 @@ class CountableSpace(Space, Protocol):
     def configurations(self, budget: Budget) -> float:
         """The number of distinct parameter settings before budget repairs (may be huge)."""
         ...
+
+
+@runtime_checkable
+class ReplayableSpace(Space, Protocol):
+    """A space that can state a given network as its own parameters, so that a known network
+    (a hand design: ``--start-from``) runs as a point of the space the sampler learns from."""
+
+    def params_of(self, spec: NetSpec) -> dict:
+        """The sampled values with which the space rebuilds ``spec`` exactly."""
+        ...

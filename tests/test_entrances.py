@@ -60,7 +60,10 @@ def box(tmp_path, monkeypatch):
 
 def _refused(main: Callable, argv: list[str], root: Path, capsys) -> str:
     before = _tree(root)
-    code = main(argv)
+    try:
+        code = main(argv)
+    except SystemExit as stop:  # argparse refuses a flag's text before the command runs
+        code = stop.code
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1, err
     assert _tree(root) == before  # nothing written, nothing removed
@@ -86,6 +89,10 @@ def test_a_retraining_refused_leaves_no_retrain_folder_and_no_password_on_disk(b
     ("retrain", ["v1", "--epochs", "1", "--results-dir", "file/sub"], "is not a folder"),
     ("report", ["v1", "--results-dir", "file/sub"], "is not a folder"),
     ("run", ["--name", ""], "must be a plain name"),
+    ("run", ["--start-from", "resnet50"], "unknown hand design 'resnet50'"),
+    ("run", ["--start-from", "hand"], "--start-from: space 'resnext' cannot state a network as its parameters"),
+    ("run", ["--time-budget", "5d"], "expected a duration"),
+    ("run", ["--budget-epochs", "3"], "--budget-epochs 3 cannot train one trial of 10 epochs"),
     ("baselines", ["--name", "a/b"], "must be a plain name"),
     ("baselines", ["--seeds", "0"], "--seeds must be an integer >= 1"),
     ("baselines", ["--results-dir", "file/sub"], "is not a folder"),

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from spaces import Budget
+from spaces import Budget, designs
 
 from search.config.resources import ResourceRequest
 from search.config.schedule import ScheduleConfig
@@ -109,6 +109,9 @@ class StudyConfig:
     storage_path: str | None = setting(None, "where trial checkpoints and Ray's state go, shared by all nodes: a "
                                        "folder or a pyarrow URI such as s3://bucket/path", resumable=True,
                                        shown_default="the study folder")
+    start_from: str = setting("", "hand designs that run first, as points of the space (resnext_v3), each fitted to the "
+                              "budget: hand (all) or a comma list (python -m search.baselines --help names them)",
+                              shown_default="none")
     warm_start: tuple[str, ...] = setting((), "earlier studies of the same space whose best trials (or Pareto "
                                           "front) run first, fitted to this study's budget", nargs="+",
                                           metavar="STUDY", parse=str)
@@ -136,6 +139,8 @@ class StudyConfig:
         if bad or not self.objectives or self.objectives[0] != "accuracy" or len(set(self.objectives)) != len(self.objectives):
             raise ValueError(f"objectives {','.join(self.objectives)!r}: the first must be accuracy, then any of "
                              f"{', '.join(o for o in OBJECTIVES if o != 'accuracy')}, each once")
+        if self.start_from:
+            designs.get(self.start_from)  # an unknown design is refused here, before anything starts
         if self.sampler == "qmc" and len(self.objectives) > 1:
             raise ValueError("the qmc sampler is single-objective here: use nsga2, tpe or random for several objectives")
         self.schedule.check(self.epochs, len(self.objectives))

@@ -49,6 +49,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("seed", "int", "plan", "", "the trial's seed (weights and data order): the study's seed + trial"),
     Column("configuration", "int", "optuna", "", "the trial that first ran this configuration; --repeats runs share it"),
     Column("warm_start", "string", "optuna", "", "study:trial whose parameters this trial replayed (--warm-start)"),
+    Column("design", "string", "optuna", "", "the hand design the trial ran (--start-from; search.baselines)"),
     Column("params", "int", "plan", "parameters", "exact analytic parameter count"),
     Column("macs", "int", "plan", "MACs", "multiply-accumulates of conv and linear layers for one image at the dataset's size"),
     Column("flops", "int", "plan", "FLOPs", "2 x macs"),

@@ -29,7 +29,7 @@ from search.results.schema import FINISHED
 from search.study import optuna_study, refusals, resources
 from search.study.progress import Progress
 from search.study.resume import check_resumable, finished_rows, resolve
-from search.study.warm_start import warm_queue
+from search.study.warm_start import design_queue, warm_queue
 from search.training.plan import QueuedTrial
 
 
@@ -79,7 +79,7 @@ def prepare(request: Request) -> Prepared:
     refusals.check_splits(config, splits)
     budget = config.budget(splits.image_size, splits.channels, splits.num_classes)
     spaces.check_budget(space, budget)
-    queue = request.queue or (warm_queue(config) if config.warm_start and not request.resume else ())
+    queue = request.queue or (() if request.resume else design_queue(config, space, budget) + warm_queue(config))
     return Prepared(request, config, splits, budget, space, grid, queue, storage, available, placement)
 
 

@@ -1,4 +1,6 @@
-"""``--warm-start STUDY ...``: a new study starts from the best trials of earlier ones.
+"""What a new study runs first: ``--start-from`` hand designs, then ``--warm-start`` studies.
+
+``--warm-start STUDY ...``: a new study starts from the best trials of earlier ones.
 
 From each earlier study of the same space, its best complete trials (single objective: the
 ``TOP`` most accurate; several objectives: the accuracy-MACs Pareto front) are queued first,
@@ -15,16 +17,31 @@ from typing import Any
 
 import pandas as pd
 
+import spaces
+from spaces import designs
+
 from search.results import tables as results
 from search.results.analysis import best, pareto, sampled_parameters
 from search.config.study import StudyConfig
+from search.core.errors import StudyError
 from search.training.plan import QueuedTrial
 
 TOP = 3  # earlier trials taken from a single-objective study
 
 
+def design_queue(config: StudyConfig, space: spaces.Space, budget: spaces.Budget) -> tuple[QueuedTrial, ...]:
+    """``--start-from``: the hand designs, fitted to ``budget``, as points of ``space`` (its
+    parameters for each), marked in the ``design`` column."""
+    if not config.start_from:
+        return ()
+    if not isinstance(space, spaces.ReplayableSpace):
+        raise StudyError(f"--start-from: space {config.space!r} cannot state a network as its parameters; "
+                         "search resnext_v3, whose points include every hand design")
+    return tuple(QueuedTrial(space.params_of(d.spec(budget)), {"design": d.name}) for d in designs.get(config.start_from))
+
+
 def warm_queue(config: StudyConfig) -> tuple[QueuedTrial, ...]:
-    """The trials to queue first, for every study in ``config.warm_start``."""
+    """The trials to queue first, for every study in ``config.warm_start`` (none without)."""
     return tuple(q for study in config.warm_start for q in _from_study(study, config))
 
 

@@ -6,15 +6,10 @@ from __future__ import annotations
 import pytest
 
 from blocks import build, complexity
+from budgets import BUDGETS
 from spaces import Budget, BudgetError
 from spaces.designs import DESIGNS, WIDTH_SCALES, Shape, get
 
-BUDGETS = {
-    "cifar-10M": Budget.from_millions(32, 3, 10, 0, 10),
-    "cifar-50M": Budget.from_millions(32, 3, 10, 0, 50),
-    "digits-2M": Budget.from_millions(8, 1, 10, 0, 2),
-    "imagenet-600M": Budget.from_millions(224, 3, 1000, 0, 600),
-}
 
 
 @pytest.mark.parametrize("budget", BUDGETS.values(), ids=BUDGETS.keys())

@@ -243,3 +243,17 @@ def test_a_time_budget_stops_the_study_and_a_resume_spends_only_what_is_left(ray
     assert len(results.load(tmp_path / "timed")) == len(first)
     assert main(["--name", "timed", "--results-dir", str(tmp_path), "--resume", "--time-budget", "45s"]) == 0
     assert len(results.load(tmp_path / "timed")) > len(first)
+
+
+def test_hand_designs_start_the_search_as_points_of_the_space(ray_session, tmp_path):
+    from spaces import SPACES, Budget
+    from spaces.designs import DESIGNS
+
+    argv = ["--space", "resnext_v3", "--start-from", "resnet8,basic3", "--trials", "3", "--epochs", "1",
+            "--max-concurrent", "1", "--results-dir", str(tmp_path), "--name", "started"]
+    assert main(argv) == 0
+    df = results.load(tmp_path / "started")
+    budget = Budget.from_millions(8, 1, 10, 0, 2)  # the digits default
+    assert df["design"].tolist()[:2] == ["resnet8", "basic3"] and pd.isna(df["design"].iloc[2])
+    assert [NetSpec.from_json(a) for a in df["arch"][:2]] == [DESIGNS[n].spec(budget) for n in ("resnet8", "basic3")]
+    assert df["depth_1"].notna().all()  # the designs' rows carry the space's parameters: the sampler learns from them
