@@ -51,3 +51,14 @@ class EpochBudget:
 
     def describe(self) -> str:
         return f"epochs {self.spent}/{self.total}" if self.total else ""
+
+
+def bought(table, epochs: int) -> str:
+    """What a study's compute bought, from its trials table: trials, trial-epochs, and how many
+    ran all ``epochs`` against how many the scheduler stopped, by where."""
+    ran = table[table["state"].isin(["COMPLETE", "PRUNED"])]
+    stopped = ran[ran["epochs"] < epochs]["epochs"].value_counts().sort_index()
+    where = ", ".join(f"{n} after {int(e)}" for e, n in stopped.items())
+    return (f"the budget bought {len(ran)} trials for {int(ran['epochs'].sum())} trial-epochs: "
+            f"{len(ran) - int(stopped.sum())} trained all {epochs} epochs"
+            + (f", {int(stopped.sum())} stopped early ({where})" if len(stopped) else ""))

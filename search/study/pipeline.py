@@ -27,6 +27,7 @@ from search.data.datasets import check as check_data
 from search.results import tables as results
 from search.results.schema import FINISHED
 from search.study import optuna_study, refusals, resources
+from search.study.budget import bought
 from search.study.progress import Progress
 from search.study.resume import check_resumable, finished_rows, resolve
 from search.study.warm_start import design_queue, warm_queue
@@ -191,6 +192,8 @@ def _summarise(prepared: Prepared, df: pd.DataFrame, progress: Progress, spent: 
     print(results.summary(df))
     print(f"results: {config.study_dir() / 'trials.parquet'} (pandas: search.results.load({str(config.study_dir())!r}))")
     done = df["state"].isin(FINISHED).sum()
+    if config.budget_epochs or config.time_budget:
+        print(bought(df, config.epochs))
     if spent and done < config.trials:
         print(f"{spent}: {done} trials finished; --resume with a larger budget goes on", file=sys.stderr)
     elif done < config.trials:

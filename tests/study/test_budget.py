@@ -58,3 +58,14 @@ def test_a_budget_becomes_the_trials_it_buys_within_the_cap():
     assert StudyConfig(budget_epochs=120, trials=10, train=TrainConfig(epochs=10)).expected_trials == 10
     with pytest.raises(ValueError, match="--budget-epochs 5 cannot train one trial of 10 epochs"):
         StudyConfig(budget_epochs=5, train=TrainConfig(epochs=10))
+
+
+def test_what_the_budget_bought_is_said_from_the_table():
+    import pandas as pd
+
+    from search.study.budget import bought
+
+    table = pd.DataFrame({"state": ["COMPLETE", "PRUNED", "PRUNED", "PRUNED", "FAIL", "RUNNING"],
+                          "epochs": [10, 3, 3, 9, 1, 2]})
+    assert bought(table, 10) == ("the budget bought 4 trials for 25 trial-epochs: 1 trained all 10 epochs, "
+                                 "3 stopped early (2 after 3, 1 after 9)")

@@ -221,9 +221,10 @@ def test_an_epoch_budget_ends_the_study_and_a_larger_one_resumes_with_what_is_le
     argv = ["--budget-epochs", "12", "--epochs", "3", "--budget-mmacs", "0.3", "--max-concurrent", "2",
             "--results-dir", str(tmp_path), "--name", "budget"]
     assert main(argv) == 0
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     spent = len(results.load_epochs(tmp_path / "budget"))
     assert "the epoch budget is spent (epochs" in err and "/12)" in err and 10 <= spent <= 12 + 2 * 2, spent
+    assert f"for {spent} trial-epochs" in out and "the budget bought" in out
     first = results.load(tmp_path / "budget")
     assert first["state"].isin(["COMPLETE", "PRUNED"]).all()
     assert main(["--name", "budget", "--results-dir", str(tmp_path), "--resume", "--budget-epochs", "24"]) == 0
