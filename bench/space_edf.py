@@ -15,6 +15,7 @@ command again after an interruption and it resumes them (``--resume``), re-runni
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -56,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
           f"samples per space, {args.epochs} epochs each, batch {args.batch_size}, lr {args.lr}", flush=True)
     errors = {}
     for space in args.spaces:
-        name = f"edf-{space}-{args.samples}x{args.epochs}e-{args.per_class}pc-{args.budget_mmacs:g}M-s{args.seed}"
+        label = re.sub(r"[^A-Za-z0-9._-]", "_", space.rpartition("/")[2])[:40]  # a refined:PATH space: its file
+        name = f"edf-{label}-{args.samples}x{args.epochs}e-{args.per_class}pc-{args.budget_mmacs:g}M-s{args.seed}"
         if (args.workdir / "results" / name / "study.json").exists():
             run = run_study(["--name", name, "--results-dir", str(args.workdir / "results"), "--resume",
                              "--max-concurrent", str(args.max_concurrent)])
