@@ -1,5 +1,5 @@
 """Training-step speed, warm: the project's ``Trainer`` against a plain loop over one device
-batch (eager) and the same step captured as a CUDA graph (search/step.py's ``GraphedStep``);
+batch (eager) and the same step captured as a CUDA graph (search/training/step.py's ``GraphedStep``);
 with ``--compile``, ``torch.compile(mode="reduce-overhead")`` alone. Synthetic 32x32 data.
 Warm-up (capture, compile, cuDNN's first calls) is timed and reported apart; images/s count
 warm steps only.

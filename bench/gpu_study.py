@@ -4,7 +4,7 @@ result, and (on a GPU) the share of time a kernel was running, sampled through N
     python bench/gpu_study.py [--interval 0.25] [--json FILE] -- SEARCH.RUN FLAGS
 
 The study runs as ``python -m search.run FLAGS`` in a child process; its progress lines are read
-as they come (the first one with a best accuracy marks the first result, see search/progress.py).
+as they come (the first one with a best accuracy marks the first result, see search/study/progress.py).
 NVML's utilization.gpu is the share of its last sample period in which a kernel ran on the GPU:
 the mean of the samples from launch to exit is the "kernel-running share" of issue 15. It says
 nothing of how well those kernels use the card (bench/gpu_step.py does).

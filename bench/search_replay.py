@@ -1,4 +1,4 @@
-"""Search arms compared on a recorded pool, over many seeds (``search.replay``).
+"""Search arms compared on a recorded pool, over many seeds (``search.study.replay``).
 
     .venv/bin/python bench/search_replay.py record STUDY_DIR [--out bench/pool/NAME.csv]
     .venv/bin/python bench/search_replay.py faithfulness [--real STUDY_DIR ...]

@@ -1,4 +1,4 @@
-"""Benchmark 1: ``search.train.Trainer`` against the loop of the PyTorch CIFAR-10 tutorial, on the
+"""Benchmark 1: ``search.training.train.Trainer`` against the loop of the PyTorch CIFAR-10 tutorial, on the
 same network, data, epochs and batch size, in one process, epochs in alternation.
 
 The textbook side: an in-memory dataset that returns a PIL image per sample (as

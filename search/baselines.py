@@ -37,7 +37,8 @@ def config_from(settings: dict, seeds: int) -> StudyConfig:
     from spaces import SPACES
 
     designs = len(SPACES[SPACE].names)
-    name = settings.pop("name", None) or f"baselines-{settings.get('dataset', 'digits')}"
+    name = settings.pop("name", None)
+    name = f"baselines-{settings.get('dataset', 'digits')}" if name is None else name  # "" is refused, not replaced
     return StudyConfig(space=SPACE, sampler="grid", repeats=seeds, trials=designs * seeds, name=name,
                        schedule=ScheduleConfig(scheduler="fifo"), **settings)
 

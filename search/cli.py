@@ -7,6 +7,8 @@ import argparse
 import sys
 from typing import Callable
 
+from search.core.errors import one_line
+
 
 class OneLineParser(argparse.ArgumentParser):
     """Bad arguments end with one line on stderr and exit code 2."""

@@ -56,7 +56,7 @@ def parse(argv: list[str] | None):
     p.add_argument("--seeds", type=int, default=3, help="seeds per finalist (default 3)")
     p.add_argument("--epochs", type=int, required=True, help="epochs of each retraining")
     p.add_argument("--export", choices=["onnx"], help="also write each network as ONNX (needs the onnx package)")
-    add_flags(p, StudyConfig, only=RUNTIME)  # where and how the retraining runs (default: as the study did)
+    add_flags(p, StudyConfig, only=RUNTIME, default="the study's")  # where and how the retraining runs
     return p.parse_args(argv)
 
 
@@ -82,6 +82,7 @@ def retrain_config(parent: StudyConfig, study_dir: Path, runtime: dict[str, Any]
     return replace(parent, space="retrain", name="retrain", results_dir=str(study_dir), trials=count, sampler="random",
                    schedule=ScheduleConfig(scheduler="fifo"), objectives=("accuracy",), repeats=1, warm_start=(),
                    storage=None, storage_path=shared, address=runtime.get("address", parent.address), resources=resources,
+                   budget_epochs=0, time_budget=0.0, start_from="",  # every finalist and seed runs to the end
                    seed=parent.seed + 1_000_003,  # seeds apart from the search's (its seed + trial number)
                    save_weights=True, train=replace(parent.train, epochs=epochs))
 
@@ -121,7 +122,8 @@ def retrain(args) -> int:
     plan = json.dumps({"finalists": chosen, "seeds": args.seeds, "epochs": args.epochs})
     specs = {int(n): NetSpec.from_json(a) for n, a in zip(table["trial"], table["arch"]) if n in chosen}
     queue = tuple(QueuedTrial({"finalist": n, "seed_index": s}, {}) for n in chosen for s in range(args.seeds))
-    request = pipeline.Request(config, resume=check_resume(config.study_dir(), plan), given=runtime,
+    given_now = {**runtime, "results_dir": str(study_dir)}  # where the study is now, if it moved
+    request = pipeline.Request(config, resume=check_resume(config.study_dir(), plan), given=given_now,
                                space=FinalistSpace(specs, args.seeds), queue=queue, files=(("retrain.json", plan),),
                                resume_command=args.command)
     prepared = pipeline.prepare(request)

@@ -18,6 +18,7 @@ from search.config.study import StudyConfig
 def parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="python -m search.run", description="Run or resume an architecture-search study.")
     add_flags(p, StudyConfig)
+    p.add_argument("--objective", choices=["accuracy"], help="single objective: the default, as --objectives accuracy")
     p.add_argument("--resume", action="store_true", help="continue the study of this name")
     return p
 

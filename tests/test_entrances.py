@@ -94,6 +94,7 @@ def test_a_retraining_refused_leaves_no_retrain_folder_and_no_password_on_disk(b
     ("run", ["--time-budget", "5d"], "expected a duration"),
     ("run", ["--budget-epochs", "3"], "--budget-epochs 3 cannot train one trial of 10 epochs"),
     ("baselines", ["--name", "a/b"], "must be a plain name"),
+    ("baselines", ["--name", ""], "must be a plain name"),
     ("baselines", ["--seeds", "0"], "--seeds must be an integer >= 1"),
     ("baselines", ["--results-dir", "file/sub"], "is not a folder"),
     ("run", ["--name", "a/b"], "must be a plain name"),
@@ -111,3 +112,12 @@ def test_bad_names_and_folders_are_refused_at_every_entrance_that_takes_them(ent
     main = {"run": run.main, "retrain": retrain.main, "report": report.main, "describe": describe.main,
             "baselines": baselines.main}[entrance]
     assert words in _refused(main, argv, box, capsys)
+
+
+def test_an_os_error_without_a_reason_is_still_one_line(capsys):
+    from search.cli import run_main
+
+    def broken() -> int:
+        raise OSError("disk gone")
+
+    assert run_main("prog", broken) == 2 and capsys.readouterr().err == "prog: error: OSError: disk gone\n"

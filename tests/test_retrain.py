@@ -124,3 +124,12 @@ def test_onnx_export_of_a_kept_network(tmp_path):
     model = onnx.load(str(tmp_path / "00000.onnx"))
     onnx.checker.check_model(model)
     assert model.graph.input[0].type.tensor_type.shape.dim[1].dim_value == 1
+
+
+def test_a_retraining_takes_neither_the_studys_budgets_nor_its_start_designs():
+    from search.config.study import StudyConfig
+    from search.retrain import retrain_config
+
+    parent = StudyConfig(budget_epochs=60, time_budget=600.0, space="resnext_v3", start_from="hand")
+    config = retrain_config(parent, Path("/tmp/s"), {}, count=15, epochs=30)
+    assert (config.budget_epochs, config.time_budget, config.start_from, config.trials) == (0, 0.0, "", 15)

@@ -222,11 +222,15 @@ def test_every_refusal_comes_before_ray_starts_even_one_that_needs_the_data(data
     assert not (tmp_path / "results").exists()
 
 
-def test_an_unreachable_storage_is_refused_before_data_from_files_loads_or_ray_starts(tmp_path, start_events, capsys):
-    argv = ["--dataset", f"imagefolder:{tmp_path}", "--storage", "sqlite:////no/such/dir/x.db",
-            "--results-dir", str(tmp_path / "results")]
-    assert main(argv) == 2 and start_events == []
-    assert len(capsys.readouterr().err.strip().splitlines()) == 1 and not (tmp_path / "results").exists()
+def test_an_unreachable_storage_is_refused_before_ray_starts_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    from search.study import ray_tuner
+
+    started = []
+    monkeypatch.setattr(ray_tuner.RaySession, "start", lambda session: started.append(True))
+    argv = ["--storage", "sqlite:////no/such/dir/x.db", "--results-dir", str(tmp_path / "results")]
+    assert main(argv) == 2 and started == []
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot open storage" in err and not (tmp_path / "results").exists()
 
 
 def test_a_ctrl_c_before_the_study_runs_is_one_line_and_exit_130(tmp_path, monkeypatch, capsys):
@@ -239,3 +243,10 @@ def test_a_ctrl_c_before_the_study_runs_is_one_line_and_exit_130(tmp_path, monke
     assert main(["--results-dir", str(tmp_path / "results")]) == 130
     assert capsys.readouterr().err == "python -m search.run: interrupted\n"
     assert not (tmp_path / "results").exists()
+
+
+def test_a_shared_sqlite_storage_is_not_created_by_a_study_refused_for_its_data(tmp_path, capsys):
+    db = tmp_path / "shared.db"
+    argv = ["--storage", f"sqlite:///{db}", "--batch-size", "100000", "--results-dir", str(tmp_path / "results")]
+    assert main(argv) == 2 and "larger than the training split" in capsys.readouterr().err
+    assert not db.exists() and not (tmp_path / "results").exists()

@@ -21,11 +21,13 @@ def flagged(cls: type, only: set[str] | None = None, prefix: str = "") -> Iterat
             yield prefix + f.name, f, spec
 
 
-def add_flags(parser: argparse.ArgumentParser, cls: type, only: set[str] | None = None) -> None:
+def add_flags(parser: argparse.ArgumentParser, cls: type, only: set[str] | None = None, default: str = "") -> None:
     """A flag for each setting of ``cls`` (those whose path or group is in ``only``, if given);
-    each defaults to None, so that ``given`` tells what the user set."""
+    each defaults to None, so that ``given`` tells what the user set. ``default``: what --help
+    names as every flag's default, where it is not the field's (e.g. "the study's")."""
     for dest, f, spec in flagged(cls, only):
-        parser.add_argument(flag_name(f), *spec.aliases, dest=dest, help=_help(f, spec), **_kind(f, spec))
+        help_text = f"{spec.help} (default {default})" if default else _help(f, spec)
+        parser.add_argument(flag_name(f), *spec.aliases, dest=dest, help=help_text.replace("%", "%%"), **_kind(f, spec))
 
 
 def _kind(f: Field, spec: Flag) -> dict[str, Any]:
@@ -46,7 +48,7 @@ def _help(f: Field, spec: Flag) -> str:
         return spec.help
     shown = spec.shown_default or (",".join(f.default) or "none" if isinstance(f.default, tuple) else f"{f.default:g}"
                                    if isinstance(f.default, float) else str(f.default))
-    return f"{spec.help} (default {shown})".replace("%", "%%")
+    return f"{spec.help} (default {shown})"
 
 
 def given(args: argparse.Namespace, cls: type, only: set[str] | None = None) -> dict[str, Any]:

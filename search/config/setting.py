@@ -1,6 +1,6 @@
 """A configuration field that is also a command-line flag: its help, how its text is parsed, and
 whether a resumed study may take it anew, declared once beside the field (``search.config.flags``
-builds the parser from them, ``StudyConfig.resolve_resume`` reads ``resumable``)."""
+builds the parser from them, ``StudyConfig.resumed`` reads ``resumable``)."""
 
 from __future__ import annotations
 

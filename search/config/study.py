@@ -97,8 +97,8 @@ class StudyConfig:
     sampler: str = setting("tpe", "Optuna sampler; grid enumerates a space that declares its choices "
                            "(resnext_templates)", choices=SAMPLERS)
     objectives: tuple[str, ...] = setting(("accuracy",), f"comma list, accuracy first, e.g. accuracy,macs for a "
-                                          f"Pareto search (of {', '.join(OBJECTIVES)})", aliases=("--objective",),
-                                          parse=comma_list, shown_default="accuracy")
+                                          f"Pareto search (of {', '.join(OBJECTIVES)})", parse=comma_list,
+                                          shown_default="accuracy")
     seed: int = setting(0, "seed of the sampler and the trials (trial n trains with seed + n)")
     repeats: int = setting(1, "seeds per sampled configuration, each a trial of its own")
     name: str | None = setting(None, "study name", shown_default="<space>-<dataset>")

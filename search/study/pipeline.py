@@ -75,12 +75,12 @@ def prepare(request: Request) -> Prepared:
     check_data(data)  # an unknown dataset or a missing folder
     available = None if config.address else resources.local_available()
     placement = None if available is None else resources.place(config.resources, available)  # e.g. absent GPUs
-    storage = opened_storage(config, request.resume)
     splits = load(data)
     refusals.check_splits(config, splits)
     budget = config.budget(splits.image_size, splits.channels, splits.num_classes)
     spaces.check_budget(space, budget)
     queue = request.queue or (() if request.resume else design_queue(config, space, budget) + warm_queue(config))
+    storage = opened_storage(config, request.resume)  # last: opening a new SQLite file creates it
     return Prepared(request, config, splits, budget, space, grid, queue, storage, available, placement)
 
 
@@ -107,6 +107,8 @@ def execute(prepared: Prepared) -> int:
 
     config = prepared.config
     with ray_tuner.RaySession(config.address, prepared.available) as session:
+        if config.storage:  # a shared storage keeps a study once created: Ray must be up before that
+            session.start()
         available = session.available()
         placement = prepared.placement or resources.place(config.resources, available)
         study_dir = config.study_dir()

@@ -59,7 +59,6 @@ def test_a_resume_takes_what_may_change_and_refuses_a_fixed_setting_changed():
     (["--epochs", "3", "--lr-schedule", "cosine"], {"train": {"epochs": 3, "schedule": "cosine"}}),
     (["--budget-mmacs", "1:5"], {"min_mmacs": 1.0, "max_mmacs": 5.0}),
     (["--objectives", "accuracy, macs"], {"objectives": ("accuracy", "macs")}),
-    (["--objective", "accuracy"], {"objectives": ("accuracy",)}),
     (["--gpus-per-trial", "auto", "--scheduler", "fifo"], {"resources": {"gpus_per_trial": "auto"},
                                                             "schedule": {"scheduler": "fifo"}}),
     (["--warm-start", "a", "b", "--compile"], {"warm_start": ("a", "b"), "train": {"compile": True}}),
