@@ -133,3 +133,34 @@ def test_a_retraining_takes_neither_the_studys_budgets_nor_its_start_designs():
     parent = StudyConfig(budget_epochs=60, time_budget=600.0, space="resnext_v3", start_from="hand")
     config = retrain_config(parent, Path("/tmp/s"), {}, count=15, epochs=30)
     assert (config.budget_epochs, config.time_budget, config.start_from, config.trials) == (0, 0.0, "", 15)
+
+
+def test_a_resumed_retraining_finds_its_study_where_it_is_now(tmp_path, monkeypatch):
+    """The first run names the study relative to where it ran; a resume from elsewhere still
+    continues that retraining, not a new one under its own working folder."""
+    import shutil
+
+    from search import retrain as command
+    from search.study import pipeline
+
+    ran = []
+
+    def execute(prepared):  # what a run leaves: the folder, study.json and retrain.json
+        folder = prepared.config.study_dir()
+        ran.append(folder.resolve())
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "study.json").write_text(prepared.config.to_json())
+        for name, text in prepared.request.files:
+            (folder / name).write_text(text)
+        return 0
+
+    monkeypatch.setattr(pipeline, "execute", execute)
+    monkeypatch.setattr(command, "retrain_table", lambda config: pd.DataFrame(columns=command.schema.view("retrain")))
+    first = tmp_path / "a"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "v1-study", first / "results" / "v1")
+    monkeypatch.chdir(first)
+    assert retrain(["results/v1", "--epochs", "1", "--seeds", "1", "--top", "1"]) == 0
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "b")
+    assert retrain([str(first / "results" / "v1"), "--epochs", "1", "--seeds", "1", "--top", "1"]) == 0
+    assert ran == [first / "results" / "v1" / "retrain"] * 2
