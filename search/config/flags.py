@@ -27,7 +27,7 @@ def add_flags(parser: argparse.ArgumentParser, cls: type, only: set[str] | None 
     names as every flag's default, where it is not the field's (e.g. "the study's")."""
     for dest, f, spec in flagged(cls, only):
         help_text = f"{spec.help} (default {default})" if default else _help(f, spec)
-        parser.add_argument(flag_name(f), *spec.aliases, dest=dest, help=help_text.replace("%", "%%"), **_kind(f, spec))
+        parser.add_argument(flag_name(f), dest=dest, help=help_text.replace("%", "%%"), **_kind(f, spec))
 
 
 def _kind(f: Field, spec: Flag) -> dict[str, Any]:

@@ -13,7 +13,6 @@ class Flag:
     help: str  # one line for --help; "(default X)" is added unless it names its default
     resumable: bool = False  # a resumed study may take a new value (resources, paths); else fixed at creation
     name: str = ""  # the flag ("": --<field-name> with dashes)
-    aliases: tuple[str, ...] = ()  # other spellings of the same flag
     parse: Callable[[str], Any] | None = None  # text -> value (None: the default's type)
     choices: tuple[str, ...] = ()  # the values allowed (argparse lists them)
     nargs: str | None = None  # "+" for a list
