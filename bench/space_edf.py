@@ -7,6 +7,8 @@ Mann-Whitney test that the first space's errors are lower than the second's.
 
     .venv/bin/python bench/space_edf.py                          # resnext_v2 against resnext, CPU-sized
     .venv/bin/python bench/space_edf.py --samples 100 --epochs 10 --gpus-per-trial 0.25
+    .venv/bin/python bench/space_edf.py --spaces resnext resnext_v1 --samples 48 --epochs 5 --per-class 1000 \
+        --workdir /tmp/bench-edf --names edf-resnext_v4 edf-resnext-v1     # the default against the old one
 
 Each space's samples are a study named for its settings under ``--workdir``: run the same
 command again after an interruption and it resumes them (``--resume``), re-running nothing.
@@ -38,6 +40,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--gpus-per-trial", type=float, default=0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workdir", type=Path, default=Path("/tmp/bench-space-edf"))
+    p.add_argument("--names", nargs=2, help="the two spaces' study names under WORKDIR/results (default: named for "
+                   "the settings), to compare studies run by other commands")
     return p.parse_args(argv)
 
 
@@ -56,9 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{machine()}; CIFAR-10 subset {args.per_class}/class; <= {args.budget_mmacs:g} MMACs; {args.samples} random "
           f"samples per space, {args.epochs} epochs each, batch {args.batch_size}, lr {args.lr}", flush=True)
     errors = {}
-    for space in args.spaces:
+    for i, space in enumerate(args.spaces):
         label = re.sub(r"[^A-Za-z0-9._-]", "_", space.rpartition("/")[2])[:40]  # a refined:PATH space: its file
-        name = f"edf-{label}-{args.samples}x{args.epochs}e-{args.per_class}pc-{args.budget_mmacs:g}M-s{args.seed}"
+        name = args.names[i] if args.names else \
+            f"edf-{label}-{args.samples}x{args.epochs}e-{args.per_class}pc-{args.budget_mmacs:g}M-s{args.seed}"
         if (args.workdir / "results" / name / "study.json").exists():
             run = run_study(["--name", name, "--results-dir", str(args.workdir / "results"), "--resume",
                              "--max-concurrent", str(args.max_concurrent)])

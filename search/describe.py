@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from spaces import SPACES, Budget
+import spaces
+from spaces import Budget
 from spaces.summary import describe
 
 from search.cli import OneLineParser, run_main
@@ -14,7 +15,7 @@ from search.core.errors import require_int
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = OneLineParser(prog="python -m search.describe", description=__doc__)
-    p.add_argument("space", help=f"one of {', '.join(SPACES)}, or package.module:function")
+    p.add_argument("space", help=f"one of {', '.join(spaces.names())}, or package.module:function")
     p.add_argument("--image-size", type=int, default=32)
     p.add_argument("--in-channels", type=int, default=3)
     p.add_argument("--num-classes", type=int, default=10)

@@ -11,11 +11,16 @@ import sys
 from pathlib import Path
 
 import spaces
+from blocks import NetSpec
+from blocks.net import complexity
 from search.cli import OneLineParser, run_main
 from search.core import io
 from search.report import load_studies
 from search.results import plots
-from search.results.refine import refined_ranges, trends
+from search.config.study import StudyConfig
+from search.results.refine import refined_ranges, trends, vetoed
+
+MAX_IMAGE_SIZE = 1025  # image sizes tried when finding a study's from its networks' MACs
 from search.study import refusals
 
 
@@ -28,18 +33,50 @@ def parse(argv: list[str] | None):
     return p.parse_args(argv)
 
 
-def base_of(df) -> str:
-    """The one built-in space the trials were sampled from (a refined space's own base)."""
+def base_of(df) -> tuple[str, dict]:
+    """The one built-in space the trials were sampled from (a refined space's own base), and the
+    ranges a refined space's file had already narrowed it to."""
     names = set(df["space"].dropna())
     if len(names) != 1:
         raise ValueError(f"the studies searched {', '.join(sorted(names)) or 'no known space'}: refine one space at a time")
     (name,) = names
     space = spaces.get(name)
-    if isinstance(space, spaces.refined.RefinedSpace):
-        return json.loads(Path(name[len(spaces.refined.PREFIX):]).read_text())["base"]
+    if isinstance(space, spaces.refined.RefinedSpace) and name.startswith(spaces.refined.PREFIX):
+        data = json.loads(Path(name[len(spaces.refined.PREFIX):]).read_text())
+        return spaces.canonical(data["base"]), data["ranges"]
     if name not in spaces.SPACES:
         raise ValueError(f"space {name!r} is not a built-in one: a refined space narrows a built-in space")
-    return name
+    return name, {}
+
+
+def study_budget(folder: Path, df) -> spaces.Budget | None:
+    """The budget the study's networks were fitted to: its saved bounds, at the image size at
+    which a trial's network has the MACs recorded for it (None: a bare table, no study.json)."""
+    saved, rows = folder / "study.json", df.dropna(subset=["arch", "macs"])
+    if not saved.exists() or rows.empty:
+        return None
+    config = StudyConfig.from_json(saved.read_text())
+    row = rows.iloc[0]
+    spec = NetSpec.from_json(row["arch"])
+    size = next((s for s in range(1, MAX_IMAGE_SIZE) if _macs(spec, s) == int(row["macs"])), None)
+    if size is None:
+        raise ValueError(f"{folder}: no image size gives trial {row['trial']} its recorded MACs: the table was edited")
+    return config.budget(size, spec.in_channels, spec.num_classes)
+
+
+def _macs(spec: NetSpec, size: int) -> int | None:
+    try:
+        return complexity(spec, size).macs
+    except ValueError:  # too small an image for the network's strides
+        return None
+
+
+def designs_kept(space: spaces.Space, budget: spaces.Budget | None) -> dict[str, set]:
+    """What the hand designs take in ``space`` at ``budget`` (nothing for a space that cannot
+    state a design as its parameters, or when the budget is unknown)."""
+    if budget is None or not isinstance(space, spaces.ReplayableSpace):
+        return {}
+    return spaces.designs.design_values(space, budget)
 
 
 def refine(args) -> int:
@@ -48,12 +85,15 @@ def refine(args) -> int:
     out = Path(args.out) if args.out else first / "refined.json"
     if out.exists() or io.file_in_the_way(out.parent):
         raise ValueError(f"--out {out}: {'it exists' if out.exists() else 'its folder is a file'}; give a new path")
-    base, table = base_of(df), trends(df)
+    (base, earlier), table = base_of(df), trends(df)
+    keep = designs_kept(spaces.get(base), study_budget(first, df))
     print(f"Trials compared {which}.\n")
     print(table.drop(columns="values").to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    ranges = refined_ranges(table)
+    ranges = {**earlier, **refined_ranges(table, keep)}  # a refined study's file keeps what it had narrowed
+    if kept := vetoed(table, keep):
+        print(f"\nclearly worse, but kept because a hand design takes it: {', '.join(kept)}")
     refined = {"base": base, "ranges": ranges, "from": [str(s) for s in args.studies], "compared": which}
-    spaces.refined.load_data(refined, spaces.SPACES, str(out))  # what is written is a space that loads
+    spaces.refined.load_data(refined, spaces.SPACES, str(out), spaces.ALIASES)  # what is written is a space that loads
     out.parent.mkdir(parents=True, exist_ok=True)
     io.write_text_atomic(out, json.dumps(refined, indent=2) + "\n")
     image = plots.trends_plot(table, out.with_suffix(".png"))

@@ -23,24 +23,45 @@ from .resnet import ResNetSpace
 from .resnext import ResNeXtSpace
 from .resnext_v2 import ResNeXtV2Space
 from .resnext_v3 import ResNeXtV3Space
+from .resnext_v4 import resnext_v4
 from .templates import ResNeXtTemplates
 
 SPACES: dict[str, Space] = {
-    "resnet": ResNetSpace(), "resnext": ResNeXtSpace(), "resnext_v2": ResNeXtV2Space(), "resnext_v3": ResNeXtV3Space(),
-    "resnext_templates": ResNeXtTemplates(), "hand_designs": DesignSpace(), **ANYNETX,
+    "resnet": ResNetSpace(), "resnext_v1": ResNeXtSpace(), "resnext_v2": ResNeXtV2Space(), "resnext_v3": ResNeXtV3Space(),
+    "resnext_v4": resnext_v4(), "resnext_templates": ResNeXtTemplates(), "hand_designs": DesignSpace(), **ANYNETX,
 }
+# Names that follow the current version: a new study records the version itself, so it resumes
+# with the space it was made with after the name moves on.
+ALIASES = {"resnext": "resnext_v4"}
+# What a moved name meant in the studies written before it moved (their study.json and tables).
+STORED = {"resnext": "resnext_v1"}
+
+
+def canonical(name: str) -> str:
+    """The versioned name a new study records for ``name`` (``resnext`` -> today's version)."""
+    return ALIASES.get(name, name) if isinstance(name, str) else name
+
+
+def as_stored(name: str) -> str:
+    """The versioned name of a space as an older study recorded it (``resnext`` -> ``resnext_v1``)."""
+    return STORED.get(name, name) if isinstance(name, str) else name
+
+
+def names() -> list[str]:
+    """Every name ``get`` knows, aliases first."""
+    return [*ALIASES, *SPACES]
 
 
 def get(name: str) -> Space:
     """A built-in space by name, or a user's space given as ``package.module:function``."""
     if not isinstance(name, str) or not name:
-        raise ValueError(f"space must be a name, got {name!r}; choose from {', '.join(SPACES)} or package.module:function")
-    if name in SPACES:
-        return SPACES[name]
+        raise ValueError(f"space must be a name, got {name!r}; choose from {', '.join(names())} or package.module:function")
+    if canonical(name) in SPACES:
+        return SPACES[canonical(name)]
     if name.startswith(refined.PREFIX):
-        return refined.load(name[len(refined.PREFIX):], SPACES)
+        return refined.load(name[len(refined.PREFIX):], SPACES, ALIASES)
     if ":" not in name:
-        raise ValueError(f"unknown space {name!r}: choose from {', '.join(SPACES)} or give package.module:function")
+        raise ValueError(f"unknown space {name!r}: choose from {', '.join(names())} or give package.module:function")
     module_name, _, attr = name.partition(":")
     if not module_name.strip() or not attr.strip():
         raise ValueError(f"space {name!r}: give both parts of package.module:function")
@@ -101,5 +122,5 @@ def check_budget(space: Space, budget: Budget, samples: int = 64, seed: int = 0)
         )
 
 
-__all__ = ["SPACES", "AnyNetSpace", "Budget", "BudgetError", "CountableSpace", "DesignSpace", "GridSpace", "ReplayableSpace", "ResNeXtSpace", "ResNeXtTemplates",
+__all__ = ["ALIASES", "SPACES", "STORED", "as_stored", "canonical", "names", "AnyNetSpace", "Budget", "BudgetError", "CountableSpace", "DesignSpace", "GridSpace", "ReplayableSpace", "ResNeXtSpace", "ResNeXtTemplates",
            "ResNeXtV2Space", "ResNetSpace", "Space", "check_budget", "get", "grid_of"]

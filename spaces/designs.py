@@ -136,3 +136,18 @@ class DesignSpace:
 
     def configurations(self, budget: Budget) -> int:
         return len(self.names)
+
+
+def design_values(space, budget: Budget) -> dict[str, set]:
+    """Per sampled dimension of ``space`` (a ReplayableSpace), the values the hand designs fitted
+    to ``budget`` take in it: what a refinement of the space keeps, so that every design stays a
+    point of it (designs the budget cannot fit take none)."""
+    values: dict[str, set] = {}
+    for design in DESIGNS.values():
+        try:
+            params = space.params_of(design.spec(budget))
+        except BudgetError:
+            continue
+        for name, value in params.items():
+            values.setdefault(name, set()).add(value)
+    return values

@@ -72,8 +72,29 @@ class RefinedSpace:
     def __call__(self, trial: optuna.Trial, budget: Budget) -> NetSpec:
         return self.base(_Narrowed(trial, self.ranges), budget)
 
+    def configurations(self, budget: Budget) -> float:
+        """The base's count: an upper bound (the ranges narrow it)."""
+        return self.base.configurations(budget)
 
-def load(path: str, spaces: dict[str, Any]) -> RefinedSpace:
+
+@dataclass(frozen=True)
+class ReplayableRefinedSpace(RefinedSpace):
+    """A refined space whose base can state a network as its parameters (``--start-from``)."""
+
+    def params_of(self, spec: NetSpec) -> dict[str, Any]:
+        params = self.base.params_of(spec)
+        outside = [name for name, value in params.items() if name in self.ranges and not self.ranges[name].keeps(value)]
+        if outside:
+            raise ValueError(f"the network has {outside[0]}={params[outside[0]]!r}, outside the refined space")
+        return params
+
+
+def refine(base: Any, ranges: dict[str, Range]) -> RefinedSpace:
+    """``base`` narrowed to ``ranges``, replayable when the base is."""
+    return (ReplayableRefinedSpace if hasattr(base, "params_of") else RefinedSpace)(base, ranges)
+
+
+def load(path: str, spaces: dict[str, Any], aliases: dict[str, str] | None = None) -> RefinedSpace:
     """The refined space in ``path``; ValueError (one line) for a file that is missing, not
     JSON, of another shape, or that names a base or a dimension the base lacks."""
     where = f"--space {PREFIX}{path}"
@@ -83,21 +104,25 @@ def load(path: str, spaces: dict[str, Any]) -> RefinedSpace:
         raise ValueError(f"{where}: cannot read it ({err.strerror})") from None
     except ValueError as err:
         raise ValueError(f"{where}: not JSON ({' '.join(str(err).split())})") from None
-    return load_data(data, spaces, path)
+    return load_data(data, spaces, path, aliases)
 
 
-def load_data(data: Any, spaces: dict[str, Any], path: str) -> RefinedSpace:
-    """``load`` of data already read (``path`` names it in messages)."""
+def load_data(data: Any, spaces: dict[str, Any], path: str, aliases: dict[str, str] | None = None) -> RefinedSpace:
+    """``load`` of data already read (``path`` names it in messages); ``aliases`` maps a base's
+    unversioned name to its version."""
+    aliases = aliases or {}
     where = f"--space {PREFIX}{path}"
-    if not isinstance(data, dict) or not isinstance(data.get("ranges"), dict) or data.get("base") not in spaces:
+    base = data.get("base") if isinstance(data, dict) else None
+    base = aliases.get(base, base) if isinstance(base, str) else None
+    if not isinstance(data.get("ranges") if isinstance(data, dict) else None, dict) or base not in spaces:
         raise ValueError(f"{where}: expected {{\"base\": one of {', '.join(spaces)}, \"ranges\": {{dimension: "
                          "{\"low\", \"high\"} or {\"choices\": [...]}}}}")
-    base = spaces[data["base"]]
+    base = spaces[base]
     known = dimensions(base)
     unknown = sorted(set(data["ranges"]) - known)
     if unknown:
         raise ValueError(f"{where}: {data['base']} has no dimension {unknown[0]!r} (it has {', '.join(sorted(known))})")
-    return RefinedSpace(base, {name: _range(where, name, spec) for name, spec in data["ranges"].items()})
+    return refine(base, {name: _range(where, name, spec) for name, spec in data["ranges"].items()})
 
 
 def _range(where: str, name: str, spec: Any) -> Range:

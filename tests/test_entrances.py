@@ -90,7 +90,7 @@ def test_a_retraining_refused_leaves_no_retrain_folder_and_no_password_on_disk(b
     ("report", ["v1", "--results-dir", "file/sub"], "is not a folder"),
     ("run", ["--name", ""], "must be a plain name"),
     ("run", ["--start-from", "resnet50"], "unknown hand design 'resnet50'"),
-    ("run", ["--start-from", "hand"], "--start-from: space 'resnext' cannot state a network as its parameters"),
+    ("run", ["--space", "resnext_v1", "--start-from", "hand"], "--start-from: space 'resnext_v1' cannot state a network as its parameters"),
     ("run", ["--time-budget", "5d"], "expected a duration"),
     ("run", ["--budget-epochs", "3"], "--budget-epochs 3 cannot train one trial of 10 epochs"),
     ("baselines", ["--name", "a/b"], "must be a plain name"),

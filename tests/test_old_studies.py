@@ -25,6 +25,8 @@ def _values(df: pd.DataFrame, column: str) -> list:
 def test_an_old_study_loads_with_every_value_as_written_and_reports(name, tmp_path, capsys):
     folder = shutil.copytree(FIXTURES / f"{name}-study", tmp_path / name)
     raw, df = pd.read_parquet(folder / "trials.parquet"), results.load(folder)
+    assert set(raw["space"]) == {"resnext"} and set(df["space"]) == {"resnext_v1"}  # the old default, by its new name
+    raw["space"] = df["space"]
     assert len(df) == 3 and all(_values(df, c) == _values(raw, c) for c in raw.columns)
     assert report([str(folder), "--out", str(tmp_path / "report")]) == 0
     assert (tmp_path / "report" / "report.md").exists()

@@ -8,6 +8,7 @@ import json
 from dataclasses import fields
 from typing import Any
 
+import spaces
 from search.config.setting import nested
 
 # ASHA's settings before they were settings: such a study resumes with the schedule it had
@@ -28,6 +29,8 @@ def upgraded(text: str, cls: type) -> dict[str, Any]:
     for f, group in nested(cls):  # a group's settings written flat, beside the others
         own = {g.name for g in fields(group)}
         data[f.name] = {**{k: data.pop(k) for k in list(data) if k in own and f.name != "train"}, **data.get(f.name, {})}
+    if isinstance(data.get("space"), str):  # a name that has moved on since: the version it meant
+        data["space"] = spaces.as_stored(data["space"])
     schedule = data.setdefault("schedule", {})
     if "grace_period" not in schedule:  # written before the schedule was a setting: its grace was epochs // 5
         schedule.update(UNSET_SCHEDULE, grace_period=max(1, int(data["train"].get("epochs", 10)) // 5))

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+import spaces
 from spaces import Budget, designs
 
 from search.config.resources import ResourceRequest
@@ -109,7 +110,7 @@ class StudyConfig:
     storage_path: str | None = setting(None, "where trial checkpoints and Ray's state go, shared by all nodes: a "
                                        "folder or a pyarrow URI such as s3://bucket/path", resumable=True,
                                        shown_default="the study folder")
-    start_from: str = setting("", "hand designs that run first, as points of the space (resnext_v3), each fitted to the "
+    start_from: str = setting("", "hand designs that run first, as points of the space (resnext, resnext_v3), each fitted to the "
                               "budget: hand (all) or a comma list (python -m search.baselines --help names them)",
                               shown_default="none")
     warm_start: tuple[str, ...] = setting((), "earlier studies of the same space whose best trials (or Pareto "
@@ -121,8 +122,9 @@ class StudyConfig:
     save_weights: bool = internal(False)  # keep each complete trial's final network (search.retrain sets it)
 
     def __post_init__(self) -> None:
-        if self.name is None:
+        if self.name is None:  # named as given (resnext-digits), recorded with its version (resnext_v4)
             object.__setattr__(self, "name", default_name(self.space, self.dataset))
+        object.__setattr__(self, "space", spaces.canonical(self.space))
         check_name(self.name)
         object.__setattr__(self, "objectives", tuple(self.objectives))
         object.__setattr__(self, "warm_start", tuple(self.warm_start))
@@ -212,6 +214,8 @@ class StudyConfig:
     def resumed(self, given: dict[str, Any]) -> StudyConfig:
         """This saved config with what a resume ``given`` may change (``Flag.resumable``);
         StudyError naming the flag when it sets a fixed field to another value."""
+        if isinstance(given.get("space"), str):  # --space resnext names today's version
+            given = {**given, "space": spaces.canonical(given["space"])}
         return _resumed(self, given, self.name)
 
 

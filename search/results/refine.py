@@ -68,20 +68,30 @@ def trends(df: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([trend(df, p) for p in params], ignore_index=True)
 
 
-def refined_ranges(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
+def refined_ranges(table: pd.DataFrame, keep: dict[str, set] | None = None) -> dict[str, dict[str, Any]]:
     """Per parameter with a clearly worse bin: the values kept, as ``{"choices": [...]}`` for
-    choices or ``{"low": x, "high": y}`` for numbers (the span of the bins kept)."""
+    choices or ``{"low": x, "high": y}`` for numbers (the span of the bins kept). A worse bin
+    holding a value of ``keep`` (what the hand designs take) is kept all the same."""
     out = {}
     for param, rows in table.groupby("param", sort=False):
-        if not rows["worse"].any():
+        dropped = rows["worse"] & ~rows["values"].map(lambda values: bool(set(values) & (keep or {}).get(param, set())))
+        if not dropped.any():
             continue
-        kept = [v for values in rows.loc[~rows["worse"], "values"] for v in values]
+        kept = [v for values in rows.loc[~dropped, "values"] for v in values]
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in kept):
             low, high = min(kept), max(kept)
             out[param] = {"low": _plain(low), "high": _plain(high)}
         else:
             out[param] = {"choices": sorted({_plain(v) for v in kept}, key=str)}
     return out
+
+
+def vetoed(table: pd.DataFrame, keep: dict[str, set]) -> list[str]:
+    """The clearly worse bins that ``refined_ranges`` keeps because a hand design takes a value
+    in them, as ``param=bin`` labels."""
+    worse = table[table["worse"]]
+    return [f"{row.param}={row.bin}" for row in worse.itertuples()
+            if set(row.values) & keep.get(row.param, set())]
 
 
 def _plain(value: Any) -> Any:

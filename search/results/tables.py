@@ -14,6 +14,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+import spaces
 from search.core import io
 from search.results import schema
 from search.results.analysis import best, edf, grouping_table, pareto, trends
@@ -36,6 +37,7 @@ def typed(df: pd.DataFrame) -> pd.DataFrame:
     """The schema's columns first (added empty where missing: rows of failed trials, or a table
     written by an older version), each with its type; sampled parameters after them."""
     df = df.reindex(columns=list(schema.NAMES) + [c for c in df.columns if c not in schema.NAMES])
+    df["space"] = df["space"].map(spaces.as_stored, na_action="ignore")  # an older study's name for its space
     for column in schema.COLUMNS:
         df[column.name] = _as(df[column.name], column.dtype)
     return df.sort_values("trial").reset_index(drop=True)

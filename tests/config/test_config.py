@@ -128,3 +128,18 @@ def test_a_command_with_some_of_the_flags_reads_only_those():
     args = parser.parse_args(["--trials", "0", "3", "--max-concurrent", "1", "--address", "auto"])
     assert given(args, StudyConfig, only={"resources", "address"}) == {"resources": {"max_concurrent": 1},
                                                                         "address": "auto"}
+
+
+def test_a_new_study_records_the_version_of_the_space_and_keeps_its_name():
+    config = StudyConfig(space="resnext")
+    assert (config.space, config.name) == ("resnext_v4", "resnext-digits")
+    again = StudyConfig.from_json(config.to_json())
+    assert again.space == "resnext_v4" and again.resumed({"space": "resnext"}).space == "resnext_v4"
+
+
+def test_a_study_made_before_the_default_moved_resumes_with_the_space_it_was_made_with():
+    old = {**json.loads(StudyConfig().to_json()), "space": "resnext"}  # as every earlier version wrote it
+    config = StudyConfig.from_json(json.dumps(old))
+    assert config.space == "resnext_v1" and config.resumed({"trials": 30}).space == "resnext_v1"
+    with pytest.raises(StudyError, match="created with space='resnext_v1'"):
+        config.resumed({"space": "resnext"})  # today's resnext is another space

@@ -49,3 +49,12 @@ def test_small_bins_are_never_dropped():
 def test_nothing_varies_is_one_line():
     with pytest.raises(ValueError, match="no sampled parameter varies"):
         trends(trials().assign(depth_1=2, block_1="basic", width_1=64))
+
+
+def test_a_clearly_worse_bin_that_a_hand_design_takes_is_kept():
+    from search.results.refine import vetoed
+
+    table = trends(trials())
+    assert refined_ranges(table, {"depth_1": {3}}) == {"depth_1": {"low": 1, "high": 3}}
+    assert refined_ranges(table, {"depth_1": {1, 2, 3, 4}}) == {}
+    assert vetoed(table, {"depth_1": {3}}) == ["depth_1=3"]

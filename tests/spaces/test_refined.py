@@ -20,7 +20,7 @@ def write(tmp_path, data) -> str:
 
 
 def test_every_sample_keeps_within_the_refined_ranges_and_replays(tmp_path):
-    name = write(tmp_path, {"base": "resnext", "ranges": {"stages": {"low": 2, "high": 3}, "depth_1": {"high": 2},
+    name = write(tmp_path, {"base": "resnext_v1", "ranges": {"stages": {"low": 2, "high": 3}, "depth_1": {"high": 2},
                                                           "cardinality_1": {"choices": [1, 4]}}})
     space = spaces.get(name)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
@@ -36,10 +36,10 @@ def test_every_sample_keeps_within_the_refined_ranges_and_replays(tmp_path):
     ("{not json", "not JSON"),
     ({"ranges": {}}, "expected {\"base\""),
     ({"base": "nospace", "ranges": {}}, "expected {\"base\""),
-    ({"base": "resnext", "ranges": {"width_9": {"low": 8}}}, "resnext has no dimension 'width_9'"),
-    ({"base": "resnext", "ranges": {"stages": {"low": 3, "high": 2}}}, "low <= high"),
-    ({"base": "resnext", "ranges": {"stages": {"choices": []}}}, "dimension 'stages' needs"),
-    ({"base": "resnext", "ranges": {"stages": {"low": "two"}}}, "dimension 'stages' needs"),
+    ({"base": "resnext_v1", "ranges": {"width_9": {"low": 8}}}, "resnext_v1 has no dimension 'width_9'"),
+    ({"base": "resnext_v1", "ranges": {"stages": {"low": 3, "high": 2}}}, "low <= high"),
+    ({"base": "resnext_v1", "ranges": {"stages": {"choices": []}}}, "dimension 'stages' needs"),
+    ({"base": "resnext_v1", "ranges": {"stages": {"low": "two"}}}, "dimension 'stages' needs"),
 ])
 def test_a_refined_space_that_does_not_load_is_one_line(tmp_path, data, words):
     with pytest.raises(ValueError, match=words.replace("{", r"\{")) as err:

@@ -74,7 +74,7 @@ def test_same_seed_same_specs(name):
 
 
 def test_per_stage_parameters_exist_only_for_sampled_stages():
-    _, pairs = sample("resnext", BUDGETS["cifar"], optuna.samplers.RandomSampler(seed=3), 200)
+    _, pairs = sample("resnext_v1", BUDGETS["cifar"], optuna.samplers.RandomSampler(seed=3), 200)
     assert {p["stages"] for p, _ in pairs} == {1, 2, 3, 4}
     for params, spec in pairs:
         assert len(spec.stages) == params["stages"]

@@ -67,7 +67,7 @@ def test_a_study_in_postgresql_resumes_from_another_results_folder(ray_session, 
     pd_first = first.set_index("trial")[["state", "accuracy", "arch", "datetime_complete"]]
     assert kept.equals(pd_first), "a finished trial changed on resume"
     study = optuna.load_study(study_name="pg", storage=postgres_url)
-    assert len(study.trials) == 5 and study.user_attrs["space"] == "resnext"
+    assert len(study.trials) == 5 and study.user_attrs["space"] == "resnext_v4"
     assert "postgres@" not in study.user_attrs["config"]  # the storage URL is not copied into the database
     with sqlalchemy.create_engine(postgres_url).connect() as db:
         rows = db.execute(sqlalchemy.text("SELECT state, count(*) FROM trials GROUP BY state")).all()

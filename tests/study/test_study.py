@@ -32,7 +32,7 @@ def test_table_has_one_row_per_trial_with_final_states(small_study):
     df = results.load(small_study)
     assert list(df["trial"]) == list(range(6))
     assert set(df["state"]) <= {"COMPLETE", "PRUNED"} and "COMPLETE" in set(df["state"])
-    assert (df["space"] == "resnext").all() and (df["dataset"] == "digits").all()
+    assert (df["space"] == "resnext_v4").all() and (df["dataset"] == "digits").all()
     assert pd.read_csv(small_study / "trials.csv").shape[0] == 6
 
 

@@ -20,7 +20,7 @@ NEW = spaces.Budget(8, 1, 10, max_macs=400_000)
 def earlier(tmp_path):
     """A finished 6-trial resnext study (no training: accuracies told by hand), as a results folder."""
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
-    study.set_user_attr("space", "resnext")
+    study.set_user_attr("space", spaces.canonical("resnext"))  # as a study records it
     for i in range(6):
         trial = study.ask()
         define_trial(trial, spaces.get("resnext"), OLD, StudyConfig(), Placement(1, 0, 2))
