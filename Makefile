@@ -1,6 +1,7 @@
 # `make run` and `make test` each set up .venv (once; again when pyproject.toml or
 # constraints.txt change) with the pinned stack, then run the study or the tests.
-# Extra flags for the study: make run ARGS="--name second --trials 48"
+# Extra flags for the study: make run ARGS="--name second --trials 48" (the space is the default,
+# resnext, so that ARGS=--resume continues a study made with an earlier version of it)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/python -m search.run --space resnext $(ARGS)
+	$(BIN)/python -m search.run $(ARGS)
 
 test: setup
 	$(BIN)/python -m pytest

@@ -28,10 +28,11 @@ from torch.utils.flop_counter import FlopCounterMode
 from _common import table
 from blocks import NetSpec, build, complexity, presets
 from search.config.study import DEFAULT_MAX_MMACS
-from spaces import SPACES, Budget
+import spaces
+from spaces import Budget
 
 PRESETS = ("resnet18", "resnet50", "resnext50_32x4d")
-SAMPLED_SPACES = ("resnext", "anynet")
+SAMPLED_SPACES = ("resnext_v1", "resnext", "anynet")  # the old default, today's, AnyNetX
 BUDGETS = {  # the default study's digits budget, and tests/spaces/test_spaces.py's CIFAR-sized one
     "digits": Budget.from_millions(8, 1, 10, max_mmacs=DEFAULT_MAX_MMACS["digits"]),
     "cifar": Budget.from_millions(32, 3, 10, min_mmacs=5.0, max_mmacs=50.0),
@@ -79,7 +80,7 @@ def cases(samples: int, seed: int) -> list[Case]:
         for budget_name, budget in BUDGETS.items():
             study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
             for i in range(samples):
-                spec = SPACES[space_name](study.ask(), budget)
+                spec = spaces.get(space_name)(study.ask(), budget)
                 out.append(Case(f"{space_name}-{budget_name}-{i}", spec, budget.image_size))
     return out
 

@@ -32,6 +32,7 @@ from _common import table
 from blocks import NetSpec, complexity
 from search.study import optuna_study
 from search.config.study import DEFAULT_MAX_MMACS
+import spaces
 from spaces import SPACES, Budget, BudgetError
 
 BUDGETS = {  # the default study's digits budget, and a narrow CIFAR-sized band
@@ -66,7 +67,7 @@ class Run:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python bench/sampling_speed.py", description=__doc__.split("\n")[0])
-    p.add_argument("--spaces", nargs="+", default=list(SPACES), choices=list(SPACES), help="default: all")
+    p.add_argument("--spaces", nargs="+", default=list(SPACES), choices=spaces.names(), help="default: all")
     p.add_argument("--budgets", nargs="+", default=list(BUDGETS), choices=list(BUDGETS), help="default: both")
     p.add_argument("--samplers", nargs="+", default=["random", "tpe"], choices=["random", "tpe"])
     p.add_argument("--trials", type=int, default=1000, help="trials per run with RandomSampler (default 1000)")
@@ -88,7 +89,7 @@ def sample(
 ) -> tuple[list[FrozenTrial], int, int, float]:
     """(trials as stored, valid specs, wrong specs, CPU seconds of ask + space + tell); the
     checks are not timed."""
-    space, study = SPACES[space_name], optuna.create_study(sampler=sampler, direction="maximize")
+    space, study = spaces.get(space_name), optuna.create_study(sampler=sampler, direction="maximize")
     seconds, valid, wrong = 0.0, 0, 0
     for _ in range(trials):
         start = time.process_time()
@@ -133,7 +134,7 @@ def replay(recorded: list[FrozenTrial], sampler: optuna.samplers.BaseSampler) ->
 
 def space_alone(recorded: list[FrozenTrial], space_name: str, budget: Budget) -> float:
     """CPU seconds of the space alone on the recorded parameters (FixedTrial: no sampler, no storage)."""
-    space = SPACES[space_name]
+    space = spaces.get(space_name)
     start = time.process_time()
     for frozen in recorded:
         try:

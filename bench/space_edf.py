@@ -5,7 +5,7 @@ sample trained its whole budget) on the same CIFAR-10 subset at the same MAC bud
 space, the share of samples at or under each error, the median and best error, and a one-sided
 Mann-Whitney test that the first space's errors are lower than the second's.
 
-    .venv/bin/python bench/space_edf.py                          # resnext_v2 against resnext, CPU-sized
+    .venv/bin/python bench/space_edf.py                          # resnext against resnext_v1, CPU-sized
     .venv/bin/python bench/space_edf.py --samples 100 --epochs 10 --gpus-per-trial 0.25
     .venv/bin/python bench/space_edf.py --spaces resnext resnext_v1 --samples 48 --epochs 5 --per-class 1000 \
         --workdir /tmp/bench-edf --names edf-resnext_v4 edf-resnext-v1     # the default against the old one
@@ -29,7 +29,8 @@ from _common import cifar_subset_dir, machine, run_study
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python bench/space_edf.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--spaces", nargs=2, default=["resnext_v2", "resnext"], help="the new space, then the old")
+    p.add_argument("--spaces", nargs=2, default=["resnext", "resnext_v1"], help="the new space, then the old "
+                   "(default: today's resnext against resnext_v1)")
     p.add_argument("--samples", type=int, default=16, help="random samples per space (default 16)")
     p.add_argument("--per-class", type=int, default=400, help="training images per class (default 400)")
     p.add_argument("--budget-mmacs", type=float, default=10)

@@ -18,7 +18,7 @@ from search.core import io
 from search.report import load_studies
 from search.results import plots
 from search.config.study import StudyConfig
-from search.results.refine import refined_ranges, trends, vetoed
+from search.results.refine import narrowed, refined_ranges, trends, vetoed
 
 MAX_IMAGE_SIZE = 1025  # image sizes tried when finding a study's from its networks' MACs
 from search.study import refusals
@@ -43,7 +43,7 @@ def base_of(df) -> tuple[str, dict]:
     space = spaces.get(name)
     if isinstance(space, spaces.refined.RefinedSpace) and name.startswith(spaces.refined.PREFIX):
         data = json.loads(Path(name[len(spaces.refined.PREFIX):]).read_text())
-        return spaces.canonical(data["base"]), data["ranges"]
+        return spaces.as_stored(data["base"]), data["ranges"]
     if name not in spaces.SPACES:
         raise ValueError(f"space {name!r} is not a built-in one: a refined space narrows a built-in space")
     return name, {}
@@ -58,7 +58,9 @@ def study_budget(folder: Path, df) -> spaces.Budget | None:
     config = StudyConfig.from_json(saved.read_text())
     row = rows.iloc[0]
     spec = NetSpec.from_json(row["arch"])
-    size = next((s for s in range(1, MAX_IMAGE_SIZE) if _macs(spec, s) == int(row["macs"])), None)
+    # sizes whose stem outputs agree share MACs (223 and 224 px): the largest, of the network's own stem
+    size = next((s for s in range(MAX_IMAGE_SIZE, 0, -1)
+                 if spaces.Budget(image_size=s).stem == spec.stem and _macs(spec, s) == int(row["macs"])), None)
     if size is None:
         raise ValueError(f"{folder}: no image size gives trial {row['trial']} its recorded MACs: the table was edited")
     return config.budget(size, spec.in_channels, spec.num_classes)
@@ -71,10 +73,16 @@ def _macs(spec: NetSpec, size: int) -> int | None:
         return None
 
 
-def designs_kept(space: spaces.Space, budget: spaces.Budget | None) -> dict[str, set]:
-    """What the hand designs take in ``space`` at ``budget`` (nothing for a space that cannot
-    state a design as its parameters, or when the budget is unknown)."""
-    if budget is None or not isinstance(space, spaces.ReplayableSpace):
+def designs_kept(space: spaces.Space, folder: Path, df) -> dict[str, set]:
+    """What the hand designs take in ``space`` at the study's budget; nothing, said on stderr,
+    for a space that cannot state a design as its parameters or a study whose budget is unknown."""
+    if not isinstance(space, spaces.ReplayableSpace):
+        print("the space cannot state the hand designs as its parameters: refined without keeping them", file=sys.stderr)
+        return {}
+    budget = study_budget(folder, df)
+    if budget is None:
+        print(f"{folder} has no study.json or no network column: refined without keeping the hand designs",
+              file=sys.stderr)
         return {}
     return spaces.designs.design_values(space, budget)
 
@@ -86,14 +94,14 @@ def refine(args) -> int:
     if out.exists() or io.file_in_the_way(out.parent):
         raise ValueError(f"--out {out}: {'it exists' if out.exists() else 'its folder is a file'}; give a new path")
     (base, earlier), table = base_of(df), trends(df)
-    keep = designs_kept(spaces.get(base), study_budget(first, df))
+    keep = designs_kept(spaces.get(base), first, df)
     print(f"Trials compared {which}.\n")
     print(table.drop(columns="values").to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    ranges = {**earlier, **refined_ranges(table, keep)}  # a refined study's file keeps what it had narrowed
+    ranges = narrowed(earlier, refined_ranges(table, keep))  # a refined study's file keeps what it had narrowed
     if kept := vetoed(table, keep):
         print(f"\nclearly worse, but kept because a hand design takes it: {', '.join(kept)}")
     refined = {"base": base, "ranges": ranges, "from": [str(s) for s in args.studies], "compared": which}
-    spaces.refined.load_data(refined, spaces.SPACES, str(out), spaces.ALIASES)  # what is written is a space that loads
+    spaces.refined.load_data(refined, spaces.SPACES, str(out), spaces.STORED)  # what is written is a space that loads
     out.parent.mkdir(parents=True, exist_ok=True)
     io.write_text_atomic(out, json.dumps(refined, indent=2) + "\n")
     image = plots.trends_plot(table, out.with_suffix(".png"))

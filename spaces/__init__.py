@@ -59,7 +59,7 @@ def get(name: str) -> Space:
     if canonical(name) in SPACES:
         return SPACES[canonical(name)]
     if name.startswith(refined.PREFIX):
-        return refined.load(name[len(refined.PREFIX):], SPACES, ALIASES)
+        return refined.load(name[len(refined.PREFIX):], SPACES, STORED)
     if ":" not in name:
         raise ValueError(f"unknown space {name!r}: choose from {', '.join(names())} or give package.module:function")
     module_name, _, attr = name.partition(":")

@@ -1,8 +1,8 @@
 """A refined space: a built-in space whose sampled dimensions are narrowed by data (a JSON file,
 as ``python -m search.refine`` writes it), searched as ``--space refined:PATH``:
 
-    {"base": "resnext", "ranges": {"stages": {"low": 2, "high": 3},
-                                   "bottleneck_ratio_1": {"choices": [0.5, 1.0]}}}
+    {"base": "resnext_v3", "ranges": {"stages": {"low": 2, "high": 3},
+                                      "block_1": {"choices": ["bottleneck"]}}}
 
 A number's range clips the base space's own range; a choice's keeps the base's choices that it
 lists (or that lie within ``low``..``high``). Everything else, the budget's repairs included, is
@@ -109,7 +109,8 @@ def load(path: str, spaces: dict[str, Any], aliases: dict[str, str] | None = Non
 
 def load_data(data: Any, spaces: dict[str, Any], path: str, aliases: dict[str, str] | None = None) -> RefinedSpace:
     """``load`` of data already read (``path`` names it in messages); ``aliases`` maps a base's
-    unversioned name to its version."""
+    name as an older file wrote it to its version (``resnext``, written before the default moved
+    on, is ``resnext_v1``)."""
     aliases = aliases or {}
     where = f"--space {PREFIX}{path}"
     base = data.get("base") if isinstance(data, dict) else None

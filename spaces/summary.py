@@ -12,6 +12,7 @@ import optuna
 from blocks import complexity
 
 from . import Budget, CountableSpace, check_budget, get
+from .refined import RefinedSpace
 
 
 def describe(name: str, budget: Budget, samples: int = 2000, seed: int = 0) -> str:
@@ -27,7 +28,8 @@ def describe(name: str, budget: Budget, samples: int = 2000, seed: int = 0) -> s
     lines = [f"space {name}: {budget.describe()}"]
     if isinstance(space, CountableSpace):
         n = space.configurations(budget)
-        lines.append(f"  parameter settings (before budget repairs): {n:.3g} (log10 {math.log10(n):.1f})")
+        bound = " at most" if isinstance(space, RefinedSpace) else ""  # its base's count: the ranges narrow it
+        lines.append(f"  parameter settings (before budget repairs):{bound} {n:.3g} (log10 {math.log10(n):.1f})")
     lines.append(f"  distinct architectures in {samples} random samples: {len(set(specs))}")
     lines.append(f"  {'':10} {'min':>10} {'median':>10} {'max':>10}")
     for label, values in (("params M", [c.params for c in cxs]), ("MACs M", [c.macs for c in cxs])):

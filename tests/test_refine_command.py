@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import pandas as pd
 
 import spaces
@@ -75,3 +76,25 @@ def test_what_a_hand_design_takes_is_kept_and_a_refined_study_keeps_its_earlier_
     again = sampled_study(tmp_path, "again", f"refined:{tmp_path / 'r.json'}")
     assert main([again, "--out", str(tmp_path / "r2.json")]) == 0
     assert json.loads((tmp_path / "r2.json").read_text())["ranges"]["stages"] == {"low": 2, "high": 4}
+
+
+@pytest.mark.parametrize("size, mmacs", [(8, 2), (32, 10), (127, 300), (128, 300), (224, 600)])
+def test_the_study_budget_has_the_image_size_its_networks_were_built_for(tmp_path, size, mmacs):
+    import optuna
+
+    from blocks import complexity
+    from search.config.study import StudyConfig
+    from search.refine import study_budget
+
+    config = StudyConfig(space="resnext_v3", max_mmacs=mmacs, name="s")
+    budget = config.budget(size, 3, 10)
+    spec = spaces.get("resnext_v3")(optuna.create_study().ask(), budget)
+    (tmp_path / "study.json").write_text(config.to_json())
+    df = pd.DataFrame({"trial": [0], "arch": [spec.to_json()], "macs": [complexity(spec, size).macs]})
+    assert study_budget(tmp_path, df) == budget
+
+
+def test_a_refined_file_written_before_the_default_moved_keeps_its_base(tmp_path):
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"base": "resnext", "ranges": {"bottleneck_ratio_1": {"choices": [0.5]}}}))
+    assert spaces.get(f"refined:{path}").base is spaces.SPACES["resnext_v1"]

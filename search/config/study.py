@@ -215,7 +215,11 @@ class StudyConfig:
         """This saved config with what a resume ``given`` may change (``Flag.resumable``);
         StudyError naming the flag when it sets a fixed field to another value."""
         if isinstance(given.get("space"), str):  # --space resnext names today's version
-            given = {**given, "space": spaces.canonical(given["space"])}
+            space = spaces.canonical(given["space"])
+            if space != self.space and given["space"] in spaces.ALIASES:
+                raise StudyError(f"--resume: study {self.name!r} was made with space {self.space!r}, and --space "
+                                 f"{given['space']} now names {space}: resume it without --space")
+            given = {**given, "space": space}
         return _resumed(self, given, self.name)
 
 

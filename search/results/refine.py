@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from search.results.analysis import complete, sampled_parameters
+from spaces.refined import Range
 
 BINS = 4
 MIN_TRIALS = 4
@@ -83,6 +84,24 @@ def refined_ranges(table: pd.DataFrame, keep: dict[str, set] | None = None) -> d
             out[param] = {"low": _plain(low), "high": _plain(high)}
         else:
             out[param] = {"choices": sorted({_plain(v) for v in kept}, key=str)}
+    return out
+
+
+def narrowed(earlier: dict, new: dict) -> dict:
+    """``earlier`` ranges narrowed further by ``new`` ones, never widened: choices filtered into a
+    new span, spans intersected."""
+    out = {**earlier}
+    for name, spec in new.items():
+        was = Range(**{k: tuple(v) if k == "choices" else v for k, v in earlier.get(name, {}).items()})
+        if "choices" in spec:
+            out[name] = {"choices": [v for v in spec["choices"] if was.keeps(v)] or spec["choices"]}
+        elif was.choices is not None:
+            now = Range(low=spec["low"], high=spec["high"])
+            out[name] = {"choices": [v for v in was.choices if now.keeps(v)] or list(was.choices)}
+        else:
+            low, high = max(spec["low"], was.low if was.low is not None else spec["low"]), \
+                min(spec["high"], was.high if was.high is not None else spec["high"])
+            out[name] = {"low": low, "high": high} if low <= high else spec
     return out
 
 

@@ -36,7 +36,7 @@ def design_queue(config: StudyConfig, space: spaces.Space, budget: spaces.Budget
         return ()
     if not isinstance(space, spaces.ReplayableSpace):
         raise StudyError(f"--start-from: space {config.space!r} cannot state a network as its parameters; "
-                         "search resnext_v3, whose points include every hand design")
+                         "search resnext (or resnext_v3), whose points include every hand design")
     return tuple(QueuedTrial(space.params_of(d.spec(budget)), {"design": d.name}) for d in designs.get(config.start_from))
 
 

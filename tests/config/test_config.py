@@ -141,5 +141,5 @@ def test_a_study_made_before_the_default_moved_resumes_with_the_space_it_was_mad
     old = {**json.loads(StudyConfig().to_json()), "space": "resnext"}  # as every earlier version wrote it
     config = StudyConfig.from_json(json.dumps(old))
     assert config.space == "resnext_v1" and config.resumed({"trials": 30}).space == "resnext_v1"
-    with pytest.raises(StudyError, match="created with space='resnext_v1'"):
+    with pytest.raises(StudyError, match="made with space 'resnext_v1', and --space resnext now names resnext_v4"):
         config.resumed({"space": "resnext"})  # today's resnext is another space

@@ -58,3 +58,15 @@ def test_a_clearly_worse_bin_that_a_hand_design_takes_is_kept():
     assert refined_ranges(table, {"depth_1": {3}}) == {"depth_1": {"low": 1, "high": 3}}
     assert refined_ranges(table, {"depth_1": {1, 2, 3, 4}}) == {}
     assert vetoed(table, {"depth_1": {3}}) == ["depth_1=3"]
+
+
+@pytest.mark.parametrize("earlier, new, out", [
+    ({"c": {"choices": [1, 8, 32]}}, {"c": {"low": 1, "high": 8}}, {"c": {"choices": [1, 8]}}),
+    ({"d": {"low": 2, "high": 4}}, {"d": {"low": 1, "high": 3}}, {"d": {"low": 2, "high": 3}}),
+    ({"b": {"choices": ["x", "y"]}}, {"b": {"choices": ["y", "z"]}}, {"b": {"choices": ["y"]}}),
+    ({"d": {"low": 2, "high": 4}}, {"w": {"low": 8, "high": 64}}, {"d": {"low": 2, "high": 4}, "w": {"low": 8, "high": 64}}),
+])
+def test_a_refinement_of_a_refined_space_never_widens_it(earlier, new, out):
+    from search.results.refine import narrowed
+
+    assert narrowed(earlier, new) == out
