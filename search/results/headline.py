@@ -37,10 +37,12 @@ def headline(retrained: pd.DataFrame, baselines: pd.DataFrame) -> tuple[pd.DataF
     ours = _accuracies(retrained, "trial", best_trial["trial"])
     theirs = _accuracies(baselines, "design", best_design["design"])
     test = stats.ttest_ind(ours, theirs, equal_var=False, alternative="greater")
-    overlap = best_trial["test_accuracy_ci_low"] <= best_design["test_accuracy_ci_high"]
+    overlap = (best_trial["test_accuracy_ci_low"] <= best_design["test_accuracy_ci_high"]
+               and best_design["test_accuracy_ci_low"] <= best_trial["test_accuracy_ci_high"])
     table = pd.concat([finalists.head(1).rename(columns={"trial": "network"}).assign(side="search finalist"),
                        designs.head(1).rename(columns={"design": "network"}).assign(side="best hand design")])
-    verdict = "beats" if test.pvalue < 0.05 and not overlap else "does not measurably beat"
+    verdict = "beats" if test.pvalue < 0.05 and not overlap else \
+        "falls short of" if test.pvalue > 0.95 and not overlap else "does not measurably beat"
     text = (f"The search's best finalist (trial {int(best_trial['trial'])}, {best_trial['test_accuracy_mean']:.4f} "
             f"[{best_trial['test_accuracy_ci_low']:.4f}, {best_trial['test_accuracy_ci_high']:.4f}], {len(ours)} seeds) "
             f"{verdict} the best hand design ({best_design['design']}, {best_design['test_accuracy_mean']:.4f} "

@@ -33,6 +33,11 @@ def test_a_level_finalist_does_not_measurably_beat_it():
     assert "does not measurably beat the best hand design (resnet9" in text and "intervals overlap" in text
 
 
+def test_a_clearly_worse_finalist_falls_short_and_its_intervals_are_apart():
+    _, text = headline(RETRAINED, runs("design", {"resnet9": [0.80, 0.81, 0.82]}))
+    assert "falls short of the best hand design (resnet9" in text and "intervals do not overlap" in text
+
+
 def test_one_seed_is_no_headline():
     with pytest.raises(ValueError, match="at least 2 complete seeds"):
         headline(runs("trial", {1: [0.7]}), runs("design", {"resnet8": [0.6, 0.61]}))
