@@ -19,9 +19,9 @@ from search.report import load_studies
 from search.results import plots
 from search.config.study import StudyConfig
 from search.results.refine import narrowed, refined_ranges, trends, vetoed
+from search.study import refusals
 
 MAX_IMAGE_SIZE = 1025  # image sizes tried when finding a study's from its networks' MACs
-from search.study import refusals
 
 
 def parse(argv: list[str] | None):

@@ -75,7 +75,7 @@ def refined_ranges(table: pd.DataFrame, keep: dict[str, set] | None = None) -> d
     holding a value of ``keep`` (what the hand designs take) is kept all the same."""
     out = {}
     for param, rows in table.groupby("param", sort=False):
-        dropped = rows["worse"] & ~rows["values"].map(lambda values: bool(set(values) & (keep or {}).get(param, set())))
+        dropped = rows["worse"] & ~rows["values"].map(lambda values: _held(values, param, keep or {}))
         if not dropped.any():
             continue
         kept = [v for values in rows.loc[~dropped, "values"] for v in values]
@@ -109,8 +109,12 @@ def vetoed(table: pd.DataFrame, keep: dict[str, set]) -> list[str]:
     """The clearly worse bins that ``refined_ranges`` keeps because a hand design takes a value
     in them, as ``param=bin`` labels."""
     worse = table[table["worse"]]
-    return [f"{row.param}={row.bin}" for row in worse.itertuples()
-            if set(row.values) & keep.get(row.param, set())]
+    return [f"{row.param}={row.bin}" for row in worse.itertuples() if _held(row.values, row.param, keep)]
+
+
+def _held(values: list, param: str, keep: dict[str, set]) -> bool:
+    """Whether a bin's ``values`` include one that a hand design takes (``keep``)."""
+    return bool(set(values) & keep.get(param, set()))
 
 
 def _plain(value: Any) -> Any:
