@@ -5,8 +5,9 @@ On a CIFAR-10 subset at one MAC budget and one epoch count, each step a study of
 
 1. ``python -m search.baselines``: every hand design of the registry, fitted to the budget, over
    ``--seeds`` seeds;
-2. the default study (``--space resnext``, TPE, ASHA) and its control (``--sampler random``),
-   each bounded by ``--budget-epochs`` trial-epochs;
+2. the default study (``--space resnext``, TPE, ASHA, the hand designs queued first) and its
+   control (``--sampler random``, which queues none), each bounded by ``--budget-epochs``
+   trial-epochs;
 3. ``python -m search.retrain --top 1``: each study's best finalist (by the search's validation
    accuracy) over the same number of seeds;
 4. ``python -m search.report STUDY --baselines HAND``: the headline (the retrained finalist
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from _common import cifar_subset_dir, machine
 
-SAMPLERS = ("tpe", "random")  # the default, then the control
+ARMS = {"default": [], "random": ["--sampler", "random"]}  # the default study, then its control
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -70,15 +71,16 @@ def main(argv: list[str] | None = None) -> int:
               "--budget-mmacs", str(args.budget_mmacs), "--epochs", str(args.epochs),
               "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--max-concurrent", str(args.max_concurrent),
               "--gpus-per-trial", str(args.gpus_per_trial)]
-    hand, studies = f"hand-{tag}", [f"{s}-{tag}-{args.budget_epochs}te" for s in SAMPLERS]
+    hand = f"hand-{tag}"
     print(f"{machine()}; CIFAR-10 subset {args.per_class}/class; <= {args.budget_mmacs:g} MMACs; {args.epochs} epochs; "
           f"{args.budget_epochs} trial-epochs per study; {args.seeds} seeds", flush=True)
     if "baselines" in steps:
         python("-m", "search.baselines", *resumable(results, hand, [*common, "--seeds", str(args.seeds)]))
-    for sampler, name in zip(SAMPLERS, studies):
+    for arm, flags in ARMS.items():
+        name = f"{arm}-{tag}-{args.budget_epochs}te"
         if "studies" in steps:
             python("-m", "search.run", *resumable(results, name, [
-                *common, "--space", "resnext", "--sampler", sampler, "--budget-epochs", str(args.budget_epochs),
+                *common, "--space", "resnext", *flags, "--budget-epochs", str(args.budget_epochs),
                 "--trials", str(args.budget_epochs), "--seed", "0"]))
         if "retrain" in steps:
             python("-m", "search.retrain", str(results / name), "--top", str(args.top), "--seeds", str(args.seeds),

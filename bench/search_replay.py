@@ -32,11 +32,15 @@ import pandas as pd
 
 from _common import hypervolume, machine
 
+import spaces
+from spaces import designs
+
 from search.study import optuna_study
 from search import results
 from search.config.study import StudyConfig
 from search.study.pool import Pool, leave_one_out
 from search.study.replay import best_at, replay, spent_to_reach
+from search.study.warm_start import design_queue
 from search.config.schedule import ScheduleConfig
 from search.config.train import TrainConfig
 
@@ -44,6 +48,7 @@ POOL = Path(__file__).resolve().parent / "pool" / "resnext-cifar400-e6.csv"
 FIFO = {"schedule": ScheduleConfig(scheduler="fifo")}
 ARMS = {  # StudyConfig fields of each arm; the rest are the study defaults (TPE, ASHA, stopped = pruned)
     "default": {},
+    "tpe+asha no designs": {"start_from": "none"},  # the default without its hand designs queued first
     "random": {"sampler": "random", **FIFO},
     "random+asha": {"sampler": "random"},
     "tpe+fifo": FIFO,
@@ -62,7 +67,7 @@ def base_config(pool: Pool) -> StudyConfig:
     """The recording study's data, budget and training, with the search settings of a new
     study's defaults (the recording's own were random and FIFO)."""
     recorded, default = StudyConfig.from_json(json.dumps(pool.provenance["config"])), StudyConfig()
-    search = ("sampler", "schedule", "objectives")
+    search = ("sampler", "schedule", "objectives", "start_from")
     return replace(recorded, name="replay", results_dir="/nonexistent", storage=None, warm_start=(),
                    **{name: getattr(default, name) for name in search})
 
@@ -140,6 +145,19 @@ def schedule(name: str) -> dict:
     return {"schedule": ScheduleConfig(grace_period=int(grace), reduction_factor=float(rf), brackets=int(brackets))}
 
 
+def missing_designs(pool: Pool) -> None:
+    """Say which hand designs an arm that queues them (the default) would replay with a stand-in:
+    those the pool did not record (``record RANDOM_STUDY HAND_STUDY`` records them)."""
+    config = base_config(pool)
+    queued = design_queue(config, spaces.get(config.space), config.budget(pool.image_size, 3, 10))
+    budget = config.budget(pool.image_size, 3, 10)
+    absent = [d.name for d in designs.get("hand") if d.name in {q.user_attrs["design"] for q in queued}
+              and pool.nearest(d.spec(budget)).spec != d.spec(budget)]
+    if absent:
+        print(f"note: the pool holds no entry for hand design(s) {', '.join(absent)}: the default arm, which "
+              "queues them, replays the nearest entry instead", flush=True)
+
+
 def faithfulness(pool: Pool, real: list[Path]) -> None:
     from scipy import stats
 
@@ -183,8 +201,8 @@ def faithfulness(pool: Pool, real: list[Path]) -> None:
                   f"{(full['real'] - full['replayed']).abs().mean():.4f}")
 
 
-def record(study: Path, out: Path, image_size: int) -> None:
-    pool = Pool.from_study(study, image_size)
+def record(studies: list[Path], out: Path, image_size: int) -> None:
+    pool = Pool.from_studies(studies, image_size)
     provenance = {**pool.provenance, "recorded": datetime.date.today().isoformat(), "machine": machine()}
     pool = Pool(pool.entries, pool.image_size, provenance)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -198,7 +216,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python bench/search_replay.py", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("record")
-    r.add_argument("study", type=Path)
+    r.add_argument("study", type=Path, nargs="+", help="studies recorded alike (random samples, then "
+                   "--start-from hand on the same protocol for the default's queued designs)")
     r.add_argument("--out", type=Path, default=POOL)
     r.add_argument("--image-size", type=int, default=32)
     f = sub.add_parser("faithfulness")
@@ -226,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         faithfulness(pool, args.real)
         return 0
     seeds = seeds_for(pool, args.seeds)
+    missing_designs(pool)
     if args.command == "schedules":
         arms = [a for a in args.arms.split(",") if a] or ["fifo"] + [
             f"asha g{g} r{r} b{b}" for g in (1, 2) for r in (2, 3, 4) for b in (1, 3)]

@@ -109,6 +109,15 @@ def write_report(df: pd.DataFrame, which: str, named: dict[str, pd.DataFrame], i
     return path
 
 
+def designs_run(study: Path) -> dict[int, str]:
+    """The study's trials that ran a hand design (``--start-from``): trial number -> design."""
+    df = results.load(study)
+    if "design" not in df:
+        return {}
+    ran = df[df["design"].notna() & (df["design"] != "")]
+    return {int(t): str(d) for t, d in zip(ran["trial"], ran["design"])}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     return run_main("python -m search.report", lambda: report(args))
@@ -124,7 +133,7 @@ def report(args) -> int:
     named, sentence = tables(df, front, args.top), ""
     if args.baselines:
         table, sentence = headline(results.load_table(first, "retrain"),
-                                   results.load(results.study_path(args.baselines, args.results_dir)))
+                                   results.load(results.study_path(args.baselines, args.results_dir)), designs_run(first))
         named = {"Headline: retrained finalists against hand designs, over seeds": table, **named}
         print(f"{sentence}\n")
     print(f"Trials compared {which}.\n")

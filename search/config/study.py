@@ -26,6 +26,8 @@ from search.config.train import TrainConfig
 from search.core.errors import StudyError, require_int
 
 SAMPLERS = ("tpe", "random", "nsga2", "gp", "qmc", "grid")
+LEARNING_SAMPLERS = ("tpe", "nsga2", "gp")  # those that model results: hand designs queued first teach them
+START_FROM_AUTO, START_FROM_NONE = "auto", ("none", "")  # "": none, as older study.json files say
 OBJECTIVES = {"accuracy": "max", "macs": "min", "params": "min", "flops": "min"}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
@@ -110,9 +112,10 @@ class StudyConfig:
     storage_path: str | None = setting(None, "where trial checkpoints and Ray's state go, shared by all nodes: a "
                                        "folder or a pyarrow URI such as s3://bucket/path", resumable=True,
                                        shown_default="the study folder")
-    start_from: str = setting("", "hand designs that run first, as points of the space (resnext, resnext_v3), each fitted to the "
-                              "budget: hand (all) or a comma list (python -m search.baselines --help names them)",
-                              shown_default="none")
+    start_from: str = setting("auto", "hand designs that run first, as points of the space (resnext, resnext_v3), each fitted "
+                              "to the budget: hand (all), a comma list (python -m search.baselines --help names them), "
+                              "none, or auto: every design that fits, for a sampler that learns from results (tpe, gp, "
+                              "nsga2) in a space that can state them, when they take at most half the trials")
     warm_start: tuple[str, ...] = setting((), "earlier studies of the same space whose best trials (or Pareto "
                                           "front) run first, fitted to this study's budget", nargs="+",
                                           metavar="STUDY", parse=str)
@@ -141,7 +144,7 @@ class StudyConfig:
         if bad or not self.objectives or self.objectives[0] != "accuracy" or len(set(self.objectives)) != len(self.objectives):
             raise ValueError(f"objectives {','.join(self.objectives)!r}: the first must be accuracy, then any of "
                              f"{', '.join(o for o in OBJECTIVES if o != 'accuracy')}, each once")
-        if self.start_from:
+        if self.start_from not in START_FROM_NONE + (START_FROM_AUTO,):
             designs.get(self.start_from)  # an unknown design is refused here, before anything starts
         if self.sampler == "qmc" and len(self.objectives) > 1:
             raise ValueError("the qmc sampler is single-objective here: use nsga2, tpe or random for several objectives")

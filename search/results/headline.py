@@ -24,9 +24,12 @@ def over_seeds(df: pd.DataFrame, by: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns).sort_values("test_accuracy_mean", ascending=False, ignore_index=True)
 
 
-def headline(retrained: pd.DataFrame, baselines: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+def headline(retrained: pd.DataFrame, baselines: pd.DataFrame,
+             queued: dict[int, str] | None = None) -> tuple[pd.DataFrame, str]:
     """The two sides' best, side by side, and a sentence with the test; ValueError when a side
-    has fewer than 2 complete runs of its best (no interval, no test)."""
+    has fewer than 2 complete runs of its best (no interval, no test). ``queued``: the study's
+    trials that ran a hand design (``--start-from``), by trial number, so that a finalist that
+    is one is named as such."""
     from scipy import stats
 
     finalists, designs = over_seeds(retrained, "trial"), over_seeds(baselines, "design")
@@ -43,7 +46,10 @@ def headline(retrained: pd.DataFrame, baselines: pd.DataFrame) -> tuple[pd.DataF
                        designs.head(1).rename(columns={"design": "network"}).assign(side="best hand design")])
     verdict = "beats" if test.pvalue < 0.05 and not overlap else \
         "falls short of" if test.pvalue > 0.95 and not overlap else "does not measurably beat"
-    text = (f"The search's best finalist (trial {int(best_trial['trial'])}, {best_trial['test_accuracy_mean']:.4f} "
+    trial = int(best_trial["trial"])
+    design = (queued or {}).get(trial)
+    which = f"trial {trial}, the hand design {design} queued first" if design else f"trial {trial}"
+    text = (f"The search's best finalist ({which}, {best_trial['test_accuracy_mean']:.4f} "
             f"[{best_trial['test_accuracy_ci_low']:.4f}, {best_trial['test_accuracy_ci_high']:.4f}], {len(ours)} seeds) "
             f"{verdict} the best hand design ({best_design['design']}, {best_design['test_accuracy_mean']:.4f} "
             f"[{best_design['test_accuracy_ci_low']:.4f}, {best_design['test_accuracy_ci_high']:.4f}], {len(theirs)} "

@@ -17,7 +17,7 @@ import pandas as pd
 
 import spaces
 from search.config.resources import Placement
-from search.config.study import StudyConfig
+from search.config.study import START_FROM_AUTO, StudyConfig
 from search.core import io
 from search.core.errors import StudyError
 from search.core.lock import StudyLock, StudyLocked
@@ -118,6 +118,8 @@ def execute(prepared: Prepared) -> int:
             with StudyLock(study_dir):
                 study, stale = _open(prepared)
                 print(_header(prepared, resources.describe(placement, available)), file=sys.stderr)
+                if not prepared.request.resume and _first(prepared):
+                    print(_first(prepared), file=sys.stderr)
                 if stale:
                     print(f"resuming {len(stale)} interrupted trial(s): {[t.number for t in stale]}", file=sys.stderr)
                 return _run(prepared, session, placement, study, stale)
@@ -152,6 +154,13 @@ def _header(prepared: Prepared, where: str) -> str:
     return (f"study {config.name}: {config.trials} trials of {config.space} on {config.dataset} ({splits.image_size}px, "
             f"{len(splits.train_y)} train / {len(splits.val_y)} val / {len(splits.test_y)} test images); "
             f"storage {mask_password(config.storage_url())}; {where}")
+
+
+def _first(prepared: Prepared) -> str | None:
+    """The hand designs that run before the sampler proposes (``--start-from``), if any."""
+    hand = [q.user_attrs["design"] for q in prepared.queue if q.user_attrs.get("design")]
+    hint = "; --start-from none skips them" if prepared.config.start_from == START_FROM_AUTO else ""
+    return f"first: {len(hand)} hand designs ({', '.join(hand)}{hint})" if hand else None
 
 
 def _run(prepared: Prepared, session, placement: Placement, study, stale: list) -> int:

@@ -25,6 +25,7 @@ from search.results import tables as results
 # such sets by leave-one-out on an earlier, separate recording (48 random resnext samples,
 # 3 epochs; Spearman 0.67 between an entry's accuracy and its nearest other entry's); MACs and
 # params alone gave 0.08. Each is standardised by the pool's spread, so no unit dominates.
+PROTOCOL = ("dataset", "train", "max_mmacs", "min_mmacs", "max_mparams", "min_mparams")  # what makes curves comparable
 FEATURES = ("log_params", "depth", "stages", "log_last_width", "log_cardinality")
 
 
@@ -46,6 +47,7 @@ class PoolEntry:
     curve: tuple[float, ...]  # validation accuracy after epochs 1..E
     seconds: tuple[float, ...]  # each epoch's training plus validation seconds, as recorded
     test_accuracy: float  # the final network's test accuracy
+    study: str = ""  # the recording study's folder name (a pool may join several recorded alike)
 
     def accuracy(self, epochs: int) -> float:
         """What a trial reports after ``epochs``: its best validation accuracy so far."""
@@ -97,13 +99,29 @@ class Pool:
             entries.append(PoolEntry(int(row.trial), NetSpec.from_json(row.arch), int(row.macs), int(row.params),
                                      tuple(rows["val_accuracy"].astype(float)),
                                      tuple((rows["epoch_train_seconds"] + rows["epoch_eval_seconds"]).astype(float)),
-                                     float(row.test_accuracy)))
+                                     float(row.test_accuracy), study_dir.name))
         return cls(tuple(entries), image_size, provenance)
+
+    @classmethod
+    def from_studies(cls, study_dirs: list[Path], image_size: int) -> Pool:
+        """Several studies recorded alike (the same data, epochs, training and budget; e.g. random
+        samples and the hand designs, ``--start-from hand``) as one pool; the first one's
+        config is the pool's. ValueError when they were recorded differently."""
+        pools = [cls.from_study(d, image_size) for d in study_dirs]
+        first = pools[0].provenance["config"]
+        for pool in pools[1:]:
+            other = pool.provenance["config"]
+            differ = [k for k in PROTOCOL if _protocol(other, k) != _protocol(first, k)]
+            if differ:
+                raise ValueError(f"{pool.provenance['study']} was recorded with other {differ[0]} than "
+                                 f"{pools[0].provenance['study']}: a pool joins studies recorded alike")
+        provenance = {"study": "+".join(p.provenance["study"] for p in pools), "config": first}
+        return cls(tuple(e for p in pools for e in p.entries), image_size, provenance)
 
     def to_frame(self) -> pd.DataFrame:
         rows = []
         for e in self.entries:
-            row = {"trial": e.trial, "arch": e.spec.to_json(), "macs": e.macs, "params": e.params,
+            row = {"study": e.study, "trial": e.trial, "arch": e.spec.to_json(), "macs": e.macs, "params": e.params,
                    "test_accuracy": e.test_accuracy}
             row.update({f"val_accuracy_{i + 1}": v for i, v in enumerate(e.curve)})
             row.update({f"seconds_{i + 1}": v for i, v in enumerate(e.seconds)})
@@ -124,10 +142,18 @@ class Pool:
         entries = tuple(
             PoolEntry(int(r["trial"]), NetSpec.from_json(r["arch"]), int(r["macs"]), int(r["params"]),
                       tuple(float(r[f"val_accuracy_{i}"]) for i in range(1, epochs + 1)),
-                      tuple(float(r[f"seconds_{i}"]) for i in range(1, epochs + 1)), float(r["test_accuracy"]))
+                      tuple(float(r[f"seconds_{i}"]) for i in range(1, epochs + 1)), float(r["test_accuracy"]),
+                      str(r["study"]) if "study" in df and pd.notna(r["study"]) else "")
             for _, r in df.iterrows())
         provenance = {k: v for k, v in meta.items() if k not in ("image_size", "epochs", "entries")}
         return cls(entries, int(meta["image_size"]), provenance)
+
+
+def _protocol(config: dict, key: str):
+    """``config[key]`` as far as it shapes a curve: the training without its seed (each study
+    trains with its own)."""
+    value = config.get(key)
+    return {k: v for k, v in value.items() if k != "seed"} if isinstance(value, dict) else value
 
 
 def leave_one_out(pool: Pool) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from search.config.study import StudyConfig
 from search.training.plan import TrialPlan
 from search.study.pool import Pool, PoolEntry
 from search.study.resources import CPU_CONCURRENCY
+from search.study.warm_start import design_queue
 
 
 @dataclass
@@ -55,8 +56,9 @@ def replay(config: StudyConfig, pool: Pool, trial_epochs: int, channels: int = 3
     if config.epochs != pool.epochs:
         raise ValueError(f"the pool was recorded with {pool.epochs} epochs; the study asks for {config.epochs}")
     np.random.seed(config.seed)  # Ray's Hyperband brackets draw from numpy's global generator
-    study, _ = optuna_study.open_study(config, None, resume=False)  # in memory
     space, budget = spaces.get(config.space), config.budget(pool.image_size, channels, classes)
+    queue = design_queue(config, space, budget)  # as a real study queues them (--start-from)
+    study, _ = optuna_study.open_study(config, None, resume=False, queue=queue)  # in memory
     placement = Placement(config.resources.cpus_per_trial, 0.0, config.resources.max_concurrent or CPU_CONCURRENCY)
     proposer = optuna_study.StudyProposer(study, space, budget, config, placement)
     scheduler = ray_tuner.ReplayedScheduler(config, pool.image_size)

@@ -18,11 +18,12 @@ from typing import Any
 import pandas as pd
 
 import spaces
+from blocks import NetSpec
 from spaces import designs
 
 from search.results import tables as results
 from search.results.analysis import best, pareto, sampled_parameters
-from search.config.study import StudyConfig
+from search.config.study import LEARNING_SAMPLERS, START_FROM_AUTO, START_FROM_NONE, StudyConfig
 from search.core.errors import StudyError
 from search.training.plan import QueuedTrial
 
@@ -31,13 +32,36 @@ TOP = 3  # earlier trials taken from a single-objective study
 
 def design_queue(config: StudyConfig, space: spaces.Space, budget: spaces.Budget) -> tuple[QueuedTrial, ...]:
     """``--start-from``: the hand designs, fitted to ``budget``, as points of ``space`` (its
-    parameters for each), marked in the ``design`` column."""
-    if not config.start_from:
+    parameters for each), marked in the ``design`` column. ``auto`` (the default) takes every
+    design that fits, only where they can help and leave room to search: a sampler that learns
+    from results, a space that can state them, and at most half the study's trials."""
+    if config.start_from in START_FROM_NONE:
         return ()
+    auto = config.start_from == START_FROM_AUTO
     if not isinstance(space, spaces.ReplayableSpace):
+        if auto:
+            return ()
         raise StudyError(f"--start-from: space {config.space!r} cannot state a network as its parameters; "
                          "search resnext (or resnext_v3), whose points include every hand design")
-    return tuple(QueuedTrial(space.params_of(d.spec(budget)), {"design": d.name}) for d in designs.get(config.start_from))
+    if not auto:
+        return tuple(_queued(space, d, d.spec(budget)) for d in designs.get(config.start_from))
+    if config.sampler not in LEARNING_SAMPLERS:
+        return ()
+    queue = [q for q in (_stated(space, d, budget) for d in designs.get("hand")) if q is not None]
+    return tuple(queue) if 2 * len(queue) * config.repeats <= config.trials else ()
+
+
+def _stated(space: spaces.ReplayableSpace, design: designs.Design, budget: spaces.Budget) -> QueuedTrial | None:
+    """``design`` fitted to ``budget`` as a point of ``space``; None when the budget cannot fit
+    it or the space (a refined one) does not hold it."""
+    try:
+        return _queued(space, design, design.spec(budget))
+    except (spaces.BudgetError, ValueError):
+        return None
+
+
+def _queued(space: spaces.ReplayableSpace, design: designs.Design, spec: NetSpec) -> QueuedTrial:
+    return QueuedTrial(space.params_of(spec), {"design": design.name})
 
 
 def warm_queue(config: StudyConfig) -> tuple[QueuedTrial, ...]:

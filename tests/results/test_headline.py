@@ -59,3 +59,8 @@ def test_the_report_leads_with_the_headline(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("The search's best finalist (trial 7")
     text = (tmp_path / "r" / "report.md").read_text()
     assert "The search's best finalist" in text and "## Headline: retrained finalists against hand designs" in text
+
+
+def test_a_finalist_that_is_a_queued_hand_design_is_named_as_one():
+    _, text = headline(RETRAINED, runs("design", {"resnet9": [0.69, 0.73, 0.71]}), {7: "resnet9", 3: "basic3"})
+    assert text.startswith("The search's best finalist (trial 7, the hand design resnet9 queued first, 0.7100")

@@ -69,26 +69,54 @@ def test_an_entry_reports_its_best_validation_accuracy_so_far(epochs, best):
     assert entry.accuracy(epochs) == best
 
 
-def test_a_pool_is_built_from_a_studys_complete_trials(pool, tmp_path):
-    study = tmp_path / "study"
+def write_study(study, entries, config: StudyConfig):
+    """A study folder whose complete trials are ``entries``, then one pruned trial."""
     study.mkdir()
-    entries = pool.entries[:3]
-    trials = pd.DataFrame({"trial": [0, 1, 2, 3], "state": ["COMPLETE", "COMPLETE", "COMPLETE", "PRUNED"],
+    trials = pd.DataFrame({"trial": list(range(len(entries) + 1)), "state": ["COMPLETE"] * len(entries) + ["PRUNED"],
                            "arch": [e.spec.to_json() for e in entries] + [entries[0].spec.to_json()],
                            "macs": [e.macs for e in entries] + [1], "params": [e.params for e in entries] + [1],
-                           "epochs": [EPOCHS] * 3 + [1], "accuracy": [max(e.curve) for e in entries] + [0.1],
+                           "epochs": [EPOCHS] * len(entries) + [1], "accuracy": [max(e.curve) for e in entries] + [0.1],
                            "test_accuracy": [e.test_accuracy for e in entries] + [None]})
     epochs = pd.DataFrame([{"trial": t, "epoch": k + 1, "val_accuracy": e.curve[k], "epoch_train_seconds": 1.0,
                             "epoch_eval_seconds": 0.5} for t, e in enumerate(entries) for k in range(EPOCHS)]
-                          + [{"trial": 3, "epoch": 1, "val_accuracy": 0.1, "epoch_train_seconds": 1.0,
+                          + [{"trial": len(entries), "epoch": 1, "val_accuracy": 0.1, "epoch_train_seconds": 1.0,
                               "epoch_eval_seconds": 0.5}])
     results.write(results.table(trials.to_dict("records")), study)
     results.write(results.epochs_table(epochs.to_dict("records")), study, "epochs")
-    (study / "study.json").write_text(StudyConfig(train=TrainConfig(epochs=EPOCHS)).to_json())
+    (study / "study.json").write_text(config.to_json())
+    return study
+
+
+def test_a_pool_is_built_from_a_studys_complete_trials(pool, tmp_path):
+    entries = pool.entries[:3]
+    study = write_study(tmp_path / "study", entries, StudyConfig(train=TrainConfig(epochs=EPOCHS)))
     built = Pool.from_study(study, 32)
     assert [e.trial for e in built.entries] == [0, 1, 2]  # the pruned trial is left out
     assert [e.curve for e in built.entries] == [e.curve for e in entries]
+    assert {e.study for e in built.entries} == {"study"}
     assert built.entries[0].seconds == (1.5,) * EPOCHS and built.provenance["config"]["train"]["epochs"] == EPOCHS
+
+
+def test_studies_recorded_alike_join_into_one_pool_that_survives_its_file(pool, tmp_path):
+    a = write_study(tmp_path / "samples", pool.entries[:3], StudyConfig(seed=100, train=TrainConfig(epochs=EPOCHS)))
+    b = write_study(tmp_path / "hand", pool.entries[3:5], StudyConfig(seed=300, train=TrainConfig(epochs=EPOCHS)))
+    joined = Pool.from_studies([a, b], 32)  # another seed is another draw of the same protocol
+    assert [(e.study, e.trial) for e in joined.entries] == [("samples", 0), ("samples", 1), ("samples", 2),
+                                                             ("hand", 0), ("hand", 1)]
+    assert joined.provenance["study"] == "samples+hand" and joined.provenance["config"]["seed"] == 100
+    joined.save(tmp_path / "pool.csv")
+    assert Pool.load(tmp_path / "pool.csv").entries == joined.entries
+
+
+@pytest.mark.parametrize(("field", "other"), [("dataset", {"dataset": "digits"}), ("max_mmacs", {"max_mmacs": 50.0}),
+                                               ("train", {"train": TrainConfig(epochs=EPOCHS, lr=0.01)})])
+def test_studies_recorded_differently_are_refused(pool, tmp_path, field, other):
+    a = write_study(tmp_path / "a", pool.entries[:2], StudyConfig(dataset="cifar10", max_mmacs=10.0,
+                                                                  train=TrainConfig(epochs=EPOCHS)))
+    b = write_study(tmp_path / "b", pool.entries[2:4], StudyConfig(**{"dataset": "cifar10", "max_mmacs": 10.0,
+                                                                      "train": TrainConfig(epochs=EPOCHS), **other}))
+    with pytest.raises(ValueError, match=f"b was recorded with other {field} than a"):
+        Pool.from_studies([a, b], 32)
 
 
 def test_an_empty_pool_is_refused():

@@ -10,6 +10,8 @@ from search.config.schedule import ScheduleConfig
 from search.config.study import StudyConfig
 from search.study.replay import best_at, replay, result, spent_to_reach
 from search.config.train import TrainConfig
+from search.study.pool import Pool, PoolEntry
+from spaces.designs import DESIGNS
 from test_pool import EPOCHS, synthetic_pool
 
 
@@ -66,3 +68,14 @@ def test_best_and_spent_to_reach_read_complete_trials_only(pool):
     assert best_at(trials, 60) == complete["accuracy"].max()
     assert spent_to_reach(trials, complete["accuracy"].max()) == complete.loc[complete["accuracy"].idxmax(), "spent"]
     assert spent_to_reach(trials, 2.0) == float("inf")
+
+
+def test_the_default_replays_its_hand_designs_first_as_a_study_runs_them(pool):
+    budget = config().budget(32, 3, 10)
+    designs = [PoolEntry(1000 + i, d.spec(budget), 1, 1, (0.5,) * EPOCHS, (1.0,) * EPOCHS, 0.5)
+               for i, d in enumerate(DESIGNS.values())]
+    with_designs = Pool(pool.entries + tuple(designs), 32, pool.provenance)
+    trials = replay(config(), with_designs, 60).sort_values("trial")
+    assert trials["entry"].head(len(DESIGNS)).tolist() == [e.trial for e in designs]
+    plain = replay(config(start_from="none"), with_designs, 60)
+    assert not set(plain["entry"].head(3)) & {e.trial for e in designs}  # without them, random start-up samples

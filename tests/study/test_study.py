@@ -246,13 +246,14 @@ def test_a_time_budget_stops_the_study_and_a_resume_spends_only_what_is_left(ray
     assert len(results.load(tmp_path / "timed")) > len(first)
 
 
-def test_hand_designs_start_the_search_as_points_of_the_space(ray_session, tmp_path):
+def test_hand_designs_start_the_search_as_points_of_the_space(ray_session, tmp_path, capsys):
     from spaces import SPACES, Budget
     from spaces.designs import DESIGNS
 
     argv = ["--space", "resnext_v3", "--start-from", "resnet8,basic3", "--trials", "3", "--epochs", "1",
             "--max-concurrent", "1", "--results-dir", str(tmp_path), "--name", "started"]
     assert main(argv) == 0
+    assert "first: 2 hand designs (resnet8, basic3)\n" in capsys.readouterr().err  # named, so no hint to skip them
     df = results.load(tmp_path / "started")
     budget = Budget.from_millions(8, 1, 10, 0, 2)  # the digits default
     assert df["design"].tolist()[:2] == ["resnet8", "basic3"] and pd.isna(df["design"].iloc[2])
