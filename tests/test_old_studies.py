@@ -37,6 +37,12 @@ def test_a_flat_study_json_keeps_its_settings_in_the_groups():
     assert (config.name, config.trials, config.epochs, config.max_mmacs) == ("v1", 3, 2, 0.4)
     assert (config.schedule.scheduler, config.schedule.grace_period, config.schedule.reduction_factor) == ("asha", 0, 3)
     assert (config.resources.max_concurrent, config.resources.gpus_per_trial) == (1, 0.0)
+    assert config.start_from == ""  # it queued no hand design, and its resume says so
+
+
+def test_a_study_json_without_start_from_queued_no_designs():
+    config = StudyConfig.from_json((FIXTURES / "v0-study" / "study.json").read_text())
+    assert config.start_from == "" and StudyConfig().start_from == "auto"
 
 
 def test_a_damaged_table_is_one_line_that_says_how_to_mend_it(tmp_path):

@@ -31,6 +31,7 @@ def upgraded(text: str, cls: type) -> dict[str, Any]:
         data[f.name] = {**{k: data.pop(k) for k in list(data) if k in own and f.name != "train"}, **data.get(f.name, {})}
     if isinstance(data.get("space"), str):  # a name that has moved on since: the version it meant
         data["space"] = spaces.as_stored(data["space"])
+    data.setdefault("start_from", "")  # written before the hand designs ran by default: it queued none
     schedule = data.setdefault("schedule", {})
     if "grace_period" not in schedule:  # written before the schedule was a setting: its grace was epochs // 5
         schedule.update(UNSET_SCHEDULE, grace_period=max(1, int(data["train"].get("epochs", 10)) // 5))

@@ -27,6 +27,7 @@ from search.training.plan import QueuedTrial, TrialPlan, make_plan, plan_columns
 
 FINISHED = tuple(TrialState[name] for name in schema.FINISHED)
 HISTORY_ATTR = "epoch_history"  # a trial's epochs-table rows, {epoch: row}, stored as each epoch is reported
+QUEUED_MARKS = ("design", "warm_start")  # where a queued trial came from; its repeats come from there too
 
 
 def quiet() -> None:
@@ -182,10 +183,11 @@ class StudyProposer:
 
     def _queue_repeats(self, trial: optuna.Trial) -> None:
         """``repeats - 1`` more runs of ``trial``'s parameters, each a trial of its own (its own
-        seed), queued so that the next asks take them first; never beyond the study's size."""
+        seed) and marks, queued behind the trials already waiting; never beyond the study's size."""
         room = self._config.trials - len(self.study.get_trials(deepcopy=False))
+        marks = {k: v for k, v in trial.user_attrs.items() if k in QUEUED_MARKS}
         for _ in range(min(self._config.repeats - 1, room)):
-            self.study.enqueue_trial(trial.params, user_attrs={"configuration": trial.number})
+            self.study.enqueue_trial(trial.params, user_attrs={"configuration": trial.number, **marks})
 
     def report(self, number: int, result: dict[str, Any]) -> None:
         """An epoch's rows for the epochs table, and its accuracy as Optuna's intermediate value
@@ -207,10 +209,8 @@ class StudyProposer:
         checkpoint): they replace what was stored, so epochs of a run that restarted from
         scratch do not linger; later reports add their epoch."""
         trial = self._open[number]
-        if schema.HISTORY in result:
-            stored = {}
-        else:
-            stored = self._epochs.get(number) or dict(trial.user_attrs.get(HISTORY_ATTR, {}))
+        stored = {} if schema.HISTORY in result else \
+            self._epochs.get(number) or dict(trial.user_attrs.get(HISTORY_ATTR, {}))
         before = dict(stored)
         for row in [*result.get(schema.HISTORY, []), schema.epoch_row(result)]:
             if row:

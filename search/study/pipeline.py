@@ -30,7 +30,7 @@ from search.study import optuna_study, refusals, resources
 from search.study.budget import bought
 from search.study.progress import Progress
 from search.study.resume import check_resumable, finished_rows, resolve
-from search.study.warm_start import design_queue, warm_queue
+from search.study.warm_start import first_trials
 from search.training.plan import QueuedTrial
 
 
@@ -79,7 +79,7 @@ def prepare(request: Request) -> Prepared:
     refusals.check_splits(config, splits)
     budget = config.budget(splits.image_size, splits.channels, splits.num_classes)
     spaces.check_budget(space, budget)
-    queue = request.queue or (() if request.resume else design_queue(config, space, budget) + warm_queue(config))
+    queue = request.queue or (() if request.resume else first_trials(config, space, budget))
     storage = opened_storage(config, request.resume)  # last: opening a new SQLite file creates it
     return Prepared(request, config, splits, budget, space, grid, queue, storage, available, placement)
 

@@ -25,7 +25,8 @@ from search.results import tables as results
 # such sets by leave-one-out on an earlier, separate recording (48 random resnext samples,
 # 3 epochs; Spearman 0.67 between an entry's accuracy and its nearest other entry's); MACs and
 # params alone gave 0.08. Each is standardised by the pool's spread, so no unit dominates.
-PROTOCOL = ("dataset", "train", "max_mmacs", "min_mmacs", "max_mparams", "min_mparams")  # what makes curves comparable
+# What makes two studies' curves comparable (the schedule too: a stopped trial is no entry)
+PROTOCOL = ("dataset", "train", "max_mmacs", "min_mmacs", "max_mparams", "min_mparams", "schedule")
 FEATURES = ("log_params", "depth", "stages", "log_last_width", "log_cardinality")
 
 
@@ -137,13 +138,13 @@ class Pool:
     @classmethod
     def load(cls, path: Path) -> Pool:
         meta = json.loads(Path(f"{path}.json").read_text())
-        df = pd.read_csv(path)
+        df = pd.read_csv(path, dtype={"study": str}, keep_default_na=False, na_values={"test_accuracy": ["", "nan"]})
         epochs = int(meta["epochs"])
         entries = tuple(
             PoolEntry(int(r["trial"]), NetSpec.from_json(r["arch"]), int(r["macs"]), int(r["params"]),
                       tuple(float(r[f"val_accuracy_{i}"]) for i in range(1, epochs + 1)),
                       tuple(float(r[f"seconds_{i}"]) for i in range(1, epochs + 1)), float(r["test_accuracy"]),
-                      str(r["study"]) if "study" in df and pd.notna(r["study"]) else "")
+                      str(r["study"]) if "study" in df else "")
             for _, r in df.iterrows())
         provenance = {k: v for k, v in meta.items() if k not in ("image_size", "epochs", "entries")}
         return cls(entries, int(meta["image_size"]), provenance)
@@ -162,7 +163,8 @@ def leave_one_out(pool: Pool) -> pd.DataFrame:
     rows = []
     for i, entry in enumerate(pool.entries):
         stand_in = pool.nearest(entry.spec, exclude=i)
-        rows.append({"trial": entry.trial, "stand_in": stand_in.trial,
+        rows.append({"study": entry.study, "trial": entry.trial,
+                     "stand_in_study": stand_in.study, "stand_in": stand_in.trial,
                      "final": entry.curve[-1], "final_replayed": stand_in.curve[-1],
                      "first": entry.curve[0], "first_replayed": stand_in.curve[0]})
     return pd.DataFrame(rows)

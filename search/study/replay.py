@@ -47,9 +47,9 @@ def result(entry: PoolEntry, epochs: int) -> dict[str, Any]:
 def replay(config: StudyConfig, pool: Pool, trial_epochs: int, channels: int = 3, classes: int = 10) -> pd.DataFrame:
     """Run the study ``config`` describes against ``pool`` until its trials have spent
     ``trial_epochs`` epochs in all; one row per finished trial, in the order they finished:
-    trial, state, the pool entry it replayed, epochs, accuracy (best validation so far),
-    test_accuracy, macs and params (of the proposed spec), spent (trial-epochs spent by the
-    study when it finished) and clock (simulated seconds)."""
+    trial, state, the pool entry it replayed (entry_study, entry), epochs, accuracy (best
+    validation so far), test_accuracy, macs and params (of the proposed spec), spent
+    (trial-epochs spent by the study when it finished) and clock (simulated seconds)."""
     from search.study import optuna_study
     from search.study import ray_tuner
 
@@ -89,8 +89,9 @@ def replay(config: StudyConfig, pool: Pool, trial_epochs: int, channels: int = 3
 def _row(trial: _Running, report: dict[str, Any], spent: int, clock: float, pool: Pool) -> dict[str, Any]:
     cost = complexity(trial.plan.spec, pool.image_size)
     return {"trial": trial.plan.number, "state": "COMPLETE" if trial.epochs == pool.epochs else "PRUNED",
-            "entry": trial.entry.trial, "epochs": trial.epochs, "accuracy": report["accuracy"],
-            "test_accuracy": report.get("test_accuracy", np.nan), "macs": cost.macs, "params": cost.params,
+            "entry": trial.entry.trial, "entry_study": trial.entry.study, "epochs": trial.epochs,
+            "accuracy": report["accuracy"], "test_accuracy": report.get("test_accuracy", np.nan),
+            "macs": cost.macs, "params": cost.params,
             "spent": spent, "clock": clock}
 
 

@@ -34,7 +34,9 @@ def design_queue(config: StudyConfig, space: spaces.Space, budget: spaces.Budget
     """``--start-from``: the hand designs, fitted to ``budget``, as points of ``space`` (its
     parameters for each), marked in the ``design`` column. ``auto`` (the default) takes every
     design that fits, only where they can help and leave room to search: a sampler that learns
-    from results, a space that can state them, and at most half the study's trials."""
+    from results, a space that can state them, and at most half the trials the study expects
+    (``--trials``, or what ``--budget-epochs`` buys). They are then TPE's start-up trials: it
+    models from them at once."""
     if config.start_from in START_FROM_NONE:
         return ()
     auto = config.start_from == START_FROM_AUTO
@@ -48,7 +50,7 @@ def design_queue(config: StudyConfig, space: spaces.Space, budget: spaces.Budget
     if config.sampler not in LEARNING_SAMPLERS:
         return ()
     queue = [q for q in (_stated(space, d, budget) for d in designs.get("hand")) if q is not None]
-    return tuple(queue) if 2 * len(queue) * config.repeats <= config.trials else ()
+    return tuple(queue) if 2 * len(queue) * config.repeats <= config.expected_trials else ()
 
 
 def _stated(space: spaces.ReplayableSpace, design: designs.Design, budget: spaces.Budget) -> QueuedTrial | None:
@@ -62,6 +64,14 @@ def _stated(space: spaces.ReplayableSpace, design: designs.Design, budget: space
 
 def _queued(space: spaces.ReplayableSpace, design: designs.Design, spec: NetSpec) -> QueuedTrial:
     return QueuedTrial(space.params_of(spec), {"design": design.name})
+
+
+def first_trials(config: StudyConfig, space: spaces.Space, budget: spaces.Budget) -> tuple[QueuedTrial, ...]:
+    """What a new study queues: the hand designs, then the ``--warm-start`` trials that are not
+    one of them again (an earlier default study's best is often a design it queued)."""
+    designs_first = design_queue(config, space, budget)
+    seen = [q.params for q in designs_first]
+    return designs_first + tuple(q for q in warm_queue(config) if q.params not in seen)
 
 
 def warm_queue(config: StudyConfig) -> tuple[QueuedTrial, ...]:

@@ -12,7 +12,10 @@ from search.config.resources import Placement
 from search.config.study import StudyConfig
 from search.core.errors import StudyError
 from search.study.optuna_study import StudyProposer, open_study
-from search.study.warm_start import design_queue
+from search.config.train import TrainConfig
+from search.study import warm_start
+from search.study.warm_start import design_queue, first_trials
+from search.training.plan import QueuedTrial
 from spaces.designs import DESIGNS
 from spaces.refined import Range, refine
 
@@ -89,3 +92,31 @@ def test_the_queued_designs_are_the_studys_first_trials_then_the_sampler_takes_o
     plans = [proposer.ask() for _ in range(len(DESIGNS) + 1)]
     assert [p.spec for p in plans[:-1]] == [d.spec(CIFAR) for d in DESIGNS.values()]
     assert [t.user_attrs.get("design") for t in study.get_trials(deepcopy=False)] == [*DESIGNS, None]
+
+
+@pytest.mark.parametrize(("budget_epochs", "queues"), [(60, False), (300, True)])
+def test_with_an_epoch_budget_half_means_half_the_trials_it_buys(budget_epochs, queues):
+    config = StudyConfig(budget_epochs=budget_epochs, trials=budget_epochs, train=TrainConfig(epochs=10))
+    assert (2 * len(DESIGNS) <= config.expected_trials) == queues  # --trials is only a cap here
+    assert bool(queued(budget_epochs=budget_epochs, trials=budget_epochs, train=TrainConfig(epochs=10))) == queues
+
+
+def test_each_seed_of_a_design_is_marked_as_that_design():
+    config = StudyConfig(repeats=2, trials=4 * len(DESIGNS))
+    space = spaces.get(config.space)
+    study, _ = open_study(config, optuna.storages.InMemoryStorage(), resume=False,
+                          queue=design_queue(config, space, CIFAR))
+    proposer = StudyProposer(study, space, CIFAR, config, Placement(1, 0, 2))
+    plans = [proposer.ask() for _ in range(2 * len(DESIGNS))]
+    marks = [t.user_attrs.get("design") for t in study.get_trials(deepcopy=False)]
+    for name, design in DESIGNS.items():
+        seeds = [p for p, mark in zip(plans, marks) if mark == name]
+        assert [p.spec for p in seeds] == [design.spec(CIFAR)] * 2 and seeds[0].seed != seeds[1].seed
+
+
+def test_a_warm_start_that_repeats_a_queued_design_is_not_queued_twice(monkeypatch):
+    config = StudyConfig()
+    designs = design_queue(config, spaces.get(config.space), CIFAR)
+    other = QueuedTrial({**designs[0].params, "stem_units": 1}, {"warm_start": "old:4"})
+    monkeypatch.setattr(warm_start, "warm_queue", lambda _: (QueuedTrial(designs[2].params, {"warm_start": "old:2"}), other))
+    assert first_trials(config, spaces.get(config.space), CIFAR) == designs + (other,)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import optuna
@@ -109,7 +110,8 @@ def test_studies_recorded_alike_join_into_one_pool_that_survives_its_file(pool, 
 
 
 @pytest.mark.parametrize(("field", "other"), [("dataset", {"dataset": "digits"}), ("max_mmacs", {"max_mmacs": 50.0}),
-                                               ("train", {"train": TrainConfig(epochs=EPOCHS, lr=0.01)})])
+                                               ("train", {"train": TrainConfig(epochs=EPOCHS, lr=0.01)}),
+                                               ("schedule", {"schedule": ScheduleConfig(scheduler="fifo")})])
 def test_studies_recorded_differently_are_refused(pool, tmp_path, field, other):
     a = write_study(tmp_path / "a", pool.entries[:2], StudyConfig(dataset="cifar10", max_mmacs=10.0,
                                                                   train=TrainConfig(epochs=EPOCHS)))
@@ -122,3 +124,15 @@ def test_studies_recorded_differently_are_refused(pool, tmp_path, field, other):
 def test_an_empty_pool_is_refused():
     with pytest.raises(ValueError, match="at least one entry"):
         Pool((), 32)
+
+
+@pytest.mark.parametrize("study", ["NA", "007", "null", ""])
+def test_a_study_name_survives_the_pool_file_as_written(pool, tmp_path, study):
+    named = Pool(tuple(replace(e, study=study) for e in pool.entries[:3]), 32, pool.provenance)
+    named.save(tmp_path / "pool.csv")
+    assert [e.study for e in Pool.load(tmp_path / "pool.csv").entries] == [study] * 3
+
+
+def test_leave_one_out_names_each_entry_by_study_and_trial(pool):
+    loo = leave_one_out(pool)
+    assert {"study", "trial", "stand_in_study", "stand_in"} <= set(loo.columns)
