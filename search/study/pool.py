@@ -33,8 +33,12 @@ FEATURES = ("log_params", "depth", "stages", "log_last_width", "log_cardinality"
 def features(spec: NetSpec, image_size: int) -> np.ndarray:
     """The nearest-entry coordinates of ``spec`` (unscaled), in the order of ``FEATURES``."""
     stages = spec.stages
-    weights = np.array([s.depth * s.width**2 for s in stages], dtype=float)  # where the parameters sit, roughly
-    cardinality = float(np.exp(np.average([np.log(s.cardinality) for s in stages], weights=weights)))
+    # where the parameters sit, roughly: each stage's blocks, and a pooled stage's (ungrouped)
+    # conv, which is all such a stage has when it has no block
+    weights = np.array([s.depth * s.width**2 for s in stages] + [s.width**2 for s in stages if s.downsample == "pool"],
+                       dtype=float)
+    logs = [np.log(s.cardinality) for s in stages] + [0.0 for s in stages if s.downsample == "pool"]
+    cardinality = float(np.exp(np.average(logs, weights=weights)))
     return np.array([np.log(complexity(spec, image_size).params), sum(s.depth for s in stages), len(stages),
                      np.log(stages[-1].width), np.log2(cardinality)])
 

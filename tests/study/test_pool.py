@@ -15,7 +15,7 @@ from blocks import complexity
 from search import results
 from search.config.schedule import ScheduleConfig
 from search.config.study import StudyConfig
-from search.study.pool import Pool, PoolEntry, leave_one_out
+from search.study.pool import Pool, PoolEntry, features, leave_one_out
 from search.config.train import TrainConfig
 
 EPOCHS = 4
@@ -136,3 +136,13 @@ def test_a_study_name_survives_the_pool_file_as_written(pool, tmp_path, study):
 def test_leave_one_out_names_each_entry_by_study_and_trial(pool):
     loo = leave_one_out(pool)
     assert {"study", "trial", "stand_in_study", "stand_in"} <= set(loo.columns)
+
+
+def test_a_network_of_pooled_stages_without_blocks_has_features():
+    from blocks import NetSpec, StageSpec
+
+    convs_only = NetSpec(stages=(StageSpec(0, 16, 2, downsample="pool"), StageSpec(0, 32, 2, downsample="pool")))
+    grouped = NetSpec(stages=(StageSpec(0, 16, 2, downsample="pool"),
+                              StageSpec(2, 32, 2, block="bottleneck", cardinality=4, downsample="pool")))
+    assert np.isfinite(features(convs_only, 32)).all() and features(convs_only, 32)[-1] == 0.0  # log2 of cardinality 1
+    assert 0 < features(grouped, 32)[-1] < 2  # its pooling convs are not grouped
