@@ -1,20 +1,22 @@
 """Search arms compared on a recorded pool, over many seeds (``search.study.replay``).
 
-    .venv/bin/python bench/search_replay.py record STUDY_DIR [--out bench/pool/NAME.csv]
+    .venv/bin/python bench/search_replay.py record STUDY_DIR|POOL.csv [...] [--out bench/pool/NAME.csv]
     .venv/bin/python bench/search_replay.py faithfulness [--real STUDY_DIR ...]
     .venv/bin/python bench/search_replay.py compare [--seeds 20 --budget 120 --arms default,random]
     .venv/bin/python bench/search_replay.py schedules [--seeds 20]
 
-``record`` turns a study of random samples trained to the end (``--sampler random --scheduler
-fifo``) into a pool file. ``faithfulness`` measures the nearest-entry rule: each pool entry
-against its nearest other entry (leave-one-out), and real trials of other studies against the
-pool entry the replay would give them. ``compare`` replays each arm with seeds 0..N-1 (the
-pool's own seed is skipped) until the trials have spent twice ``--budget`` trial-epochs and
-reports, at ``--budget``: median best validation accuracy of complete trials with a 95%
-bootstrap interval, the trial-epochs each arm needs to reach random search's median final best
-(as a share of the budget), a one-sided Mann-Whitney test of the first arm against ``random``,
-and for Pareto arms the accuracy-MACs hypervolume. ``schedules`` does the same over ASHA
-settings of the default sampler.
+``record`` turns studies of random samples trained to the end (``--sampler random --scheduler
+fifo``), and pool files recorded from such studies before, into one pool file. ``faithfulness``
+measures the nearest-entry rule: each pool entry against its nearest other entry
+(leave-one-out), and real trials of other studies against the pool entry the replay would give
+them. ``compare`` replays each arm, shaped as ``--budget-epochs BUDGET`` shapes a study (TPE's
+start-up trials, the queued hand designs), with seeds 0..N-1 (the recording studies' seeds are
+skipped) until the trials have spent twice ``--budget`` trial-epochs and reports, at
+``--budget``: median best validation accuracy of complete trials with a 95% bootstrap interval,
+the trial-epochs each arm needs to reach random search's median final best (as a share of the
+budget), a one-sided Mann-Whitney test of the first arm against ``random``, and for Pareto arms
+the accuracy-MACs hypervolume. ``schedules`` does the same over ASHA settings of the default
+sampler.
 """
 
 from __future__ import annotations
@@ -72,18 +74,25 @@ def base_config(pool: Pool) -> StudyConfig:
                    **{name: getattr(default, name) for name in search})
 
 
+def budgeted(config: StudyConfig, budget: int) -> StudyConfig:
+    """``config`` as the study ``--budget-epochs budget`` would run: the trials that budget
+    buys under its schedule set TPE's start-up trials and whether hand designs are queued. The
+    budget itself stays 0: a replay runs on past it (to twice) and reads each arm at it."""
+    return replace(config, trials=replace(config, trials=10**6, budget_epochs=budget).expected_trials, budget_epochs=0)
+
+
 def run_arm(pool: Pool, fields: dict, seeds: list[int], budget: int) -> list[pd.DataFrame]:
     base = base_config(pool)
     out = []
     for seed in seeds:
-        config = replace(base, seed=seed, train=replace(base.train, seed=seed), **fields)
+        config = budgeted(replace(base, seed=seed, train=replace(base.train, seed=seed), **fields), budget)
         out.append(replay(config, pool, 2 * budget))
     return out
 
 
 def seeds_for(pool: Pool, count: int) -> list[int]:
-    own = pool.provenance["config"]["seed"]  # the pool's seed would replay its own samples exactly
-    return [s for s in range(count + 1) if s != own][:count]
+    own = set(pool.seeds)  # a recording study's seed would replay its own samples exactly
+    return [s for s in range(count + len(own)) if s not in own][:count]
 
 
 def interval(values: np.ndarray) -> str:
@@ -145,10 +154,10 @@ def schedule(name: str) -> dict:
     return {"schedule": ScheduleConfig(grace_period=int(grace), reduction_factor=float(rf), brackets=int(brackets))}
 
 
-def missing_designs(pool: Pool) -> None:
+def missing_designs(pool: Pool, budget: int) -> None:
     """Say which hand designs an arm that queues them (the default) would replay with a stand-in:
     those the pool did not record (``record RANDOM_STUDY HAND_STUDY`` records them)."""
-    config = base_config(pool)
+    config = budgeted(base_config(pool), budget)
     queued = design_queue(config, spaces.get(config.space), config.budget(pool.image_size, 3, 10))
     budget = config.budget(pool.image_size, 3, 10)
     absent = [d.name for d in designs.get("hand") if d.name in {q.user_attrs["design"] for q in queued}
@@ -201,10 +210,18 @@ def faithfulness(pool: Pool, real: list[Path]) -> None:
                   f"{(full['real'] - full['replayed']).abs().mean():.4f}")
 
 
-def record(studies: list[Path], out: Path, image_size: int) -> None:
-    pool = Pool.from_studies(studies, image_size)
-    provenance = {**pool.provenance, "recorded": datetime.date.today().isoformat(), "machine": machine()}
-    pool = Pool(pool.entries, pool.image_size, provenance)
+def record(sources: list[Path], out: Path, image_size: int) -> None:
+    """Study folders (recorded now) and pool files (recorded before, e.g. in another session)
+    joined into one pool file."""
+    dated = {"recorded": datetime.date.today().isoformat(), "machine": machine()}
+    parts = []
+    for source in sources:
+        if source.suffix == ".csv":
+            parts.append(Pool.load(source))
+        else:
+            part = Pool.from_study(source, image_size)
+            parts.append(Pool(part.entries, image_size, {**part.provenance, **dated}))
+    pool = Pool.join(parts)
     out.parent.mkdir(parents=True, exist_ok=True)
     pool.save(out)
     finals = [e.curve[-1] for e in pool.entries]
@@ -217,7 +234,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("record")
     r.add_argument("study", type=Path, nargs="+", help="studies recorded alike (random samples, then "
-                   "--start-from hand on the same protocol for the default's queued designs)")
+                   "--start-from hand on the same protocol for the default's queued designs), or pool "
+                   "files (.csv) recorded from such studies before")
     r.add_argument("--out", type=Path, default=POOL)
     r.add_argument("--image-size", type=int, default=32)
     f = sub.add_parser("faithfulness")
@@ -237,7 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     optuna_study.quiet()
     if args.command == "record":
-        record(args.study, args.out, args.image_size)
+        try:
+            record(args.study, args.out, args.image_size)
+        except ValueError as error:  # parts recorded otherwise, or a trial twice: nothing written
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         return 0
     pool = Pool.load(args.pool)
     print(f"{machine()}; pool {args.pool.name}: {len(pool.entries)} entries, {pool.epochs} epochs", flush=True)
@@ -245,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         faithfulness(pool, args.real)
         return 0
     seeds = seeds_for(pool, args.seeds)
-    missing_designs(pool)
+    missing_designs(pool, args.budget)
     if args.command == "schedules":
         arms = [a for a in args.arms.split(",") if a] or ["fifo"] + [
             f"asha g{g} r{r} b{b}" for g in (1, 2) for r in (2, 3, 4) for b in (1, 3)]

@@ -10,6 +10,7 @@ faithful that rule is on the pool itself. No Ray or Optuna here.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,19 +110,42 @@ class Pool:
 
     @classmethod
     def from_studies(cls, study_dirs: list[Path], image_size: int) -> Pool:
-        """Several studies recorded alike (the same data, epochs, training and budget; e.g. random
-        samples and the hand designs, ``--start-from hand``) as one pool; the first one's
-        config is the pool's. ValueError when they were recorded differently."""
-        pools = [cls.from_study(d, image_size) for d in study_dirs]
-        first = pools[0].provenance["config"]
+        """Several studies recorded alike (e.g. random samples and the hand designs,
+        ``--start-from hand``) as one pool: ``join`` of their pools."""
+        return cls.join([cls.from_study(d, image_size) for d in study_dirs])
+
+    @classmethod
+    def join(cls, pools: list[Pool]) -> Pool:
+        """Pools recorded alike (the same data, epochs, training, budget and image size; each part
+        of a pool recorded over several sessions, say) as one; the first one's config is the
+        pool's, and each part's provenance is kept. ValueError when they were recorded
+        differently or an entry would come twice."""
+        first = pools[0]
         for pool in pools[1:]:
-            other = pool.provenance["config"]
-            differ = [k for k in PROTOCOL if _protocol(other, k) != _protocol(first, k)]
+            other, base = pool.provenance["config"], first.provenance["config"]
+            differ = [k for k in PROTOCOL if _protocol(other, k) != _protocol(base, k)]
+            if pool.image_size != first.image_size:
+                differ.insert(0, "image_size")
             if differ:
                 raise ValueError(f"{pool.provenance['study']} was recorded with other {differ[0]} than "
-                                 f"{pools[0].provenance['study']}: a pool joins studies recorded alike")
-        provenance = {"study": "+".join(p.provenance["study"] for p in pools), "config": first}
-        return cls(tuple(e for p in pools for e in p.entries), image_size, provenance)
+                                 f"{first.provenance['study']}: a pool joins studies recorded alike")
+        entries = tuple(e for p in pools for e in p.entries)
+        twice = [key for key, count in Counter((e.study, e.trial) for e in entries).items() if count > 1]
+        if twice:
+            study, trial = twice[0]
+            raise ValueError(f"trial {trial} of {study} comes twice: join each study or pool once")
+        if len(pools) == 1:
+            return first
+        parts = [part for p in pools for part in p.provenance.get("parts", [_part(p)])]
+        provenance = {"study": "+".join(p.provenance["study"] for p in pools), "config": first.provenance["config"],
+                      "seeds": sorted({s for p in pools for s in p.seeds}), "parts": parts}
+        return cls(entries, first.image_size, provenance)
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """The seeds of the studies recorded into this pool (a replay with one of them would
+        propose that study's own samples)."""
+        return tuple(self.provenance.get("seeds", [self.provenance["config"]["seed"]]))
 
     def to_frame(self) -> pd.DataFrame:
         rows = []
@@ -152,6 +176,12 @@ class Pool:
             for _, r in df.iterrows())
         provenance = {k: v for k, v in meta.items() if k not in ("image_size", "epochs", "entries")}
         return cls(entries, int(meta["image_size"]), provenance)
+
+
+def _part(pool: Pool) -> dict:
+    """What a joined pool keeps of one part's provenance: where and when it was recorded."""
+    return {k: v for k, v in pool.provenance.items() if k != "config"} | {"seed": pool.provenance["config"]["seed"],
+                                                                         "entries": len(pool.entries)}
 
 
 def _protocol(config: dict, key: str):

@@ -109,6 +109,34 @@ def test_studies_recorded_alike_join_into_one_pool_that_survives_its_file(pool, 
     assert Pool.load(tmp_path / "pool.csv").entries == joined.entries
 
 
+def test_pool_files_recorded_in_parts_join_into_the_pool_of_their_studies(pool, tmp_path):
+    studies = [write_study(tmp_path / f"part{seed}", pool.entries[i:i + 3],
+                           StudyConfig(seed=seed, train=TrainConfig(epochs=EPOCHS))) for i, seed in ((0, 100), (3, 101))]
+    for study in studies:  # each part recorded on its own, as a session that ends before the pool is full would
+        Pool.from_study(study, 32).save(tmp_path / f"{study.name}.csv")
+    parts = Pool.join([Pool.load(tmp_path / f"{s.name}.csv") for s in studies])
+    assert parts.entries == Pool.from_studies(studies, 32).entries
+    assert parts.seeds == (100, 101) and [p["seed"] for p in parts.provenance["parts"]] == [100, 101]
+    parts.save(tmp_path / "pool.csv")
+    again = Pool.join([Pool.load(tmp_path / "pool.csv"), Pool.from_study(
+        write_study(tmp_path / "part102", pool.entries[6:8], StudyConfig(seed=102, train=TrainConfig(epochs=EPOCHS))), 32)])
+    assert again.seeds == (100, 101, 102) and len(again.entries) == 8 and len(again.provenance["parts"]) == 3
+
+
+def test_a_pool_that_holds_one_study_twice_is_refused(pool, tmp_path):
+    study = write_study(tmp_path / "samples", pool.entries[:3], StudyConfig(train=TrainConfig(epochs=EPOCHS)))
+    Pool.from_study(study, 32).save(tmp_path / "samples.csv")
+    with pytest.raises(ValueError, match="trial 0 of samples comes twice"):
+        Pool.join([Pool.from_study(study, 32), Pool.load(tmp_path / "samples.csv")])
+
+
+def test_pools_at_other_image_sizes_are_refused(pool, tmp_path):
+    study = write_study(tmp_path / "samples", pool.entries[:3], StudyConfig(train=TrainConfig(epochs=EPOCHS)))
+    other = write_study(tmp_path / "other", pool.entries[3:5], StudyConfig(train=TrainConfig(epochs=EPOCHS)))
+    with pytest.raises(ValueError, match="other image_size"):
+        Pool.join([Pool.from_study(study, 32), Pool.from_study(other, 64)])
+
+
 @pytest.mark.parametrize(("field", "other"), [("dataset", {"dataset": "digits"}), ("max_mmacs", {"max_mmacs": 50.0}),
                                                ("train", {"train": TrainConfig(epochs=EPOCHS, lr=0.01)}),
                                                ("schedule", {"schedule": ScheduleConfig(scheduler="fifo")})])
