@@ -103,11 +103,15 @@ def run_study(argv: list[str], study: Path, budget: int, log: Path) -> int:
 
 
 def study_argv(args: argparse.Namespace, arm: str, seed: int, results_dir: Path, data: list[str]) -> list[str]:
-    # Random search runs exactly the budget; an ASHA trial costs at least one epoch, so `budget` trials always suffice.
+    # Random search runs exactly the budget. The others run as a user's `--budget-epochs` study (what the
+    # budget buys shapes TPE's start-up trials and the queued hand designs, as in the replay's arms); an ASHA
+    # trial costs at least one epoch, so `budget` trials always suffice.
     trials = args.budget // args.epochs if arm == "random" else args.budget
+    budgeted = [] if arm == "random" else ["--budget-epochs", str(args.budget)]
     training = [f for flag, value in (("--batch-size", args.batch_size), ("--lr", args.lr)) if value
                 for f in (flag, str(value))]
-    return ["--space", "resnext", *data, *ARMS[arm], *training, "--trials", str(trials), "--epochs", str(args.epochs),
+    return ["--space", "resnext", *data, *ARMS[arm], *training, *budgeted, "--trials", str(trials),
+            "--epochs", str(args.epochs),
             "--seed", str(seed), "--max-concurrent", str(args.max_concurrent), "--results-dir", str(results_dir),
             "--name", f"{arm}-s{seed}"]
 
