@@ -7,8 +7,8 @@ for the default search (TPE, ASHA, stopped trials PRUNED), random search without
     python bench/search_efficiency.py --seeds 1 --budget 12 --epochs 3     # a smoke run
 
 Each arm and seed is a real study (``python -m search.run`` in a subprocess), stopped with
-Ctrl-C once its finished trials have spent the budget of trial-epochs, then cut at exactly that
-budget. Per-run curves go to ``<workdir>/curves-<dataset>.csv``; bench/README-search-efficiency.md
+Ctrl-C once its finished trials have spent the budget of trial-epochs (the TPE arms, run with
+``--budget-epochs``, mostly stop by themselves), then cut at exactly that budget. Per-run curves go to ``<workdir>/curves-<dataset>.csv``; bench/README-search-efficiency.md
 says what is measured and how.
 """
 

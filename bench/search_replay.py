@@ -70,7 +70,7 @@ def base_config(pool: Pool) -> StudyConfig:
     study's defaults (the recording's own were random and FIFO)."""
     recorded, default = StudyConfig.from_json(json.dumps(pool.provenance["config"])), StudyConfig()
     search = ("sampler", "schedule", "objectives", "start_from")
-    return replace(recorded, name="replay", results_dir="/nonexistent", storage=None, warm_start=(),
+    return replace(recorded, name="replay", results_dir="/nonexistent", storage=None, warm_start=(), repeats=1,
                    **{name: getattr(default, name) for name in search})
 
 
@@ -262,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return 0
     pool = Pool.load(args.pool)
+    if args.command != "faithfulness" and args.budget < pool.epochs:
+        print(f"error: --budget {args.budget} trial-epochs cannot train one of the pool's {pool.epochs}-epoch trials",
+              file=sys.stderr)
+        return 2
     print(f"{machine()}; pool {args.pool.name}: {len(pool.entries)} entries, {pool.epochs} epochs", flush=True)
     if args.command == "faithfulness":
         faithfulness(pool, args.real)

@@ -1,7 +1,8 @@
 """A recorded pool of trained architectures: what a search would have seen, without training.
 
-A pool is one study's complete trials (random samples of a space, every one trained its whole
-epoch budget): each entry's spec and its validation accuracy after every epoch. A replayed
+A pool is the complete trials of one study, or of several recorded alike (random samples of a
+space, every one trained its whole epoch budget, and the hand designs on the same protocol):
+each entry's spec and its validation accuracy after every epoch. A replayed
 search (``search.replay``) proposes specs from the same space; each proposal gets the curve of
 the pool entry *nearest* to it, by the rule in ``features``. ``leave_one_out`` measures how
 faithful that rule is on the pool itself. No Ray or Optuna here.
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import spaces
 from blocks import NetSpec, complexity
 
 from search.results import tables as results
@@ -27,7 +29,7 @@ from search.results import tables as results
 # 3 epochs; Spearman 0.67 between an entry's accuracy and its nearest other entry's); MACs and
 # params alone gave 0.08. Each is standardised by the pool's spread, so no unit dominates.
 # What makes two studies' curves comparable (the schedule too: a stopped trial is no entry)
-PROTOCOL = ("dataset", "train", "max_mmacs", "min_mmacs", "max_mparams", "min_mparams", "schedule")
+PROTOCOL = ("space", "dataset", "train", "max_mmacs", "min_mmacs", "max_mparams", "min_mparams", "schedule")
 FEATURES = ("log_params", "depth", "stages", "log_last_width", "log_cardinality")
 
 
@@ -62,7 +64,7 @@ class PoolEntry:
 
 @dataclass(frozen=True)
 class Pool:
-    entries: tuple[PoolEntry, ...]  # every complete trial of the recording study
+    entries: tuple[PoolEntry, ...]  # every complete trial of the recording studies
     image_size: int  # the recording's image size (MACs and features depend on it)
     provenance: dict = field(default_factory=dict)  # the recording's config, data sizes, machine, date
     _scale: np.ndarray = field(init=False, repr=False, compare=False)
@@ -116,7 +118,7 @@ class Pool:
 
     @classmethod
     def join(cls, pools: list[Pool]) -> Pool:
-        """Pools recorded alike (the same data, epochs, training, budget and image size; each part
+        """Pools recorded alike (the same space, data, training, budget, schedule and image size; each part
         of a pool recorded over several sessions, say) as one; the first one's config is the
         pool's, and each part's provenance is kept. ValueError when they were recorded
         differently or an entry would come twice."""
@@ -168,11 +170,12 @@ class Pool:
         meta = json.loads(Path(f"{path}.json").read_text())
         df = pd.read_csv(path, dtype={"study": str}, keep_default_na=False, na_values={"test_accuracy": ["", "nan"]})
         epochs = int(meta["epochs"])
+        unnamed = "" if "+" in meta.get("study", "+") else meta["study"]  # a file of one study, written without the column
         entries = tuple(
             PoolEntry(int(r["trial"]), NetSpec.from_json(r["arch"]), int(r["macs"]), int(r["params"]),
                       tuple(float(r[f"val_accuracy_{i}"]) for i in range(1, epochs + 1)),
                       tuple(float(r[f"seconds_{i}"]) for i in range(1, epochs + 1)), float(r["test_accuracy"]),
-                      str(r["study"]) if "study" in df else "")
+                      str(r["study"]) if "study" in df else unnamed)
             for _, r in df.iterrows())
         provenance = {k: v for k, v in meta.items() if k not in ("image_size", "epochs", "entries")}
         return cls(entries, int(meta["image_size"]), provenance)
@@ -186,8 +189,10 @@ def _part(pool: Pool) -> dict:
 
 def _protocol(config: dict, key: str):
     """``config[key]`` as far as it shapes a curve: the training without its seed (each study
-    trains with its own)."""
+    trains with its own), the space by its versioned name."""
     value = config.get(key)
+    if key == "space":
+        return spaces.as_stored(value)
     return {k: v for k, v in value.items() if k != "seed"} if isinstance(value, dict) else value
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from dataclasses import replace
 
 import numpy as np
@@ -146,6 +147,23 @@ def test_studies_recorded_differently_are_refused(pool, tmp_path, field, other):
     b = write_study(tmp_path / "b", pool.entries[2:4], StudyConfig(**{"dataset": "cifar10", "max_mmacs": 10.0,
                                                                       "train": TrainConfig(epochs=EPOCHS), **other}))
     with pytest.raises(ValueError, match=f"b was recorded with other {field} than a"):
+        Pool.from_studies([a, b], 32)
+
+
+def test_a_pool_file_without_study_names_is_named_by_its_study(pool, tmp_path):
+    study = write_study(tmp_path / "samples", pool.entries[:3], StudyConfig(train=TrainConfig(epochs=EPOCHS)))
+    old = Pool.from_study(study, 32)
+    old.to_frame().drop(columns="study").to_csv(tmp_path / "old.csv", index=False)  # as pools were first written
+    Path(f"{tmp_path / 'old.csv'}.json").write_text(json.dumps({"image_size": 32, "epochs": EPOCHS, **old.provenance}))
+    assert {e.study for e in Pool.load(tmp_path / "old.csv").entries} == {"samples"}
+    with pytest.raises(ValueError, match="comes twice"):
+        Pool.join([Pool.load(tmp_path / "old.csv"), old])
+
+
+def test_pools_of_other_spaces_are_refused(pool, tmp_path):
+    a = write_study(tmp_path / "a", pool.entries[:2], StudyConfig(space="resnext_v4", train=TrainConfig(epochs=EPOCHS)))
+    b = write_study(tmp_path / "b", pool.entries[2:4], StudyConfig(space="resnext_v3", train=TrainConfig(epochs=EPOCHS)))
+    with pytest.raises(ValueError, match="other space"):
         Pool.from_studies([a, b], 32)
 
 
