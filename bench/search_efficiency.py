@@ -8,8 +8,9 @@ for the default search (TPE, ASHA, stopped trials PRUNED), random search without
 
 Each arm and seed is a real study (``python -m search.run`` in a subprocess), stopped with
 Ctrl-C once its finished trials have spent the budget of trial-epochs (the TPE arms, run with
-``--budget-epochs``, mostly stop by themselves), then cut at exactly that budget. Per-run curves go to ``<workdir>/curves-<dataset>.csv``; bench/README-search-efficiency.md
-says what is measured and how.
+``--budget-epochs``, mostly stop by themselves), then cut at exactly that budget. Per-run curves
+go to ``<workdir>/curves-<dataset>.csv``; bench/README-search-efficiency.md says what is
+measured and how.
 """
 
 from __future__ import annotations
@@ -111,8 +112,7 @@ def study_argv(args: argparse.Namespace, arm: str, seed: int, results_dir: Path,
     training = [f for flag, value in (("--batch-size", args.batch_size), ("--lr", args.lr)) if value
                 for f in (flag, str(value))]
     return ["--space", "resnext", *data, *ARMS[arm], *training, *budgeted, "--trials", str(trials),
-            "--epochs", str(args.epochs),
-            "--seed", str(seed), "--max-concurrent", str(args.max_concurrent), "--results-dir", str(results_dir),
+            "--epochs", str(args.epochs), "--seed", str(seed), "--max-concurrent", str(args.max_concurrent), "--results-dir", str(results_dir),
             "--name", f"{arm}-s{seed}"]
 
 

@@ -158,10 +158,9 @@ def missing_designs(pool: Pool, budget: int) -> None:
     """Say which hand designs an arm that queues them (the default) would replay with a stand-in:
     those the pool did not record (``record RANDOM_STUDY HAND_STUDY`` records them)."""
     config = budgeted(base_config(pool), budget)
-    queued = design_queue(config, spaces.get(config.space), config.budget(pool.image_size, 3, 10))
-    budget = config.budget(pool.image_size, 3, 10)
-    absent = [d.name for d in designs.get("hand") if d.name in {q.user_attrs["design"] for q in queued}
-              and pool.nearest(d.spec(budget)).spec != d.spec(budget)]
+    fitted = config.budget(pool.image_size, 3, 10)
+    queued = {q.user_attrs["design"] for q in design_queue(config, spaces.get(config.space), fitted)}
+    absent = [d.name for d in designs.get("hand") if d.name in queued and pool.nearest(d.spec(fitted)).spec != d.spec(fitted)]
     if absent:
         print(f"note: the pool holds no entry for hand design(s) {', '.join(absent)}: the default arm, which "
               "queues them, replays the nearest entry instead", flush=True)

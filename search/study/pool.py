@@ -2,10 +2,10 @@
 
 A pool is the complete trials of one study, or of several recorded alike (random samples of a
 space, every one trained its whole epoch budget, and the hand designs on the same protocol):
-each entry's spec and its validation accuracy after every epoch. A replayed
-search (``search.replay``) proposes specs from the same space; each proposal gets the curve of
-the pool entry *nearest* to it, by the rule in ``features``. ``leave_one_out`` measures how
-faithful that rule is on the pool itself. No Ray or Optuna here.
+each entry's spec and its validation accuracy after every epoch. A replayed search
+(``search.replay``) proposes specs from the same space; each proposal gets the curve of the
+pool entry *nearest* to it, by the rule in ``features``. ``leave_one_out`` measures how faithful
+that rule is on the pool itself. No Ray or Optuna here.
 """
 
 from __future__ import annotations
@@ -118,14 +118,13 @@ class Pool:
 
     @classmethod
     def join(cls, pools: list[Pool]) -> Pool:
-        """Pools recorded alike (the same space, data, training, budget, schedule and image size; each part
-        of a pool recorded over several sessions, say) as one; the first one's config is the
-        pool's, and each part's provenance is kept. ValueError when they were recorded
+        """Pools recorded alike (the same space, data, training, budget, schedule and image size;
+        each part of a pool recorded over several sessions, say) as one; the first one's config
+        is the pool's, and each part's provenance is kept. ValueError when they were recorded
         differently or an entry would come twice."""
-        first = pools[0]
+        first, base = pools[0], pools[0].provenance["config"]
         for pool in pools[1:]:
-            other, base = pool.provenance["config"], first.provenance["config"]
-            differ = [k for k in PROTOCOL if _protocol(other, k) != _protocol(base, k)]
+            differ = [k for k in PROTOCOL if _protocol(pool.provenance["config"], k) != _protocol(base, k)]
             if pool.image_size != first.image_size:
                 differ.insert(0, "image_size")
             if differ:
